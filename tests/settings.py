@@ -1,0 +1,47 @@
+"""Test settings: the demo shop plus a small test app, on the database PAGEDOCTOR_TEST_DB names.
+
+PAGEDOCTOR_TEST_DB is ``sqlite`` (default), ``postgres`` or ``mariadb``; the servers are the ones
+this project's CI starts on 127.0.0.1 (see scripts/services).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from pagedoctor.demo.settings import *  # noqa: F403
+
+_DB = os.environ.get("PAGEDOCTOR_TEST_DB", "sqlite")
+_TEST_NAME = f"test_pagedoctor_py{sys.version_info[0]}{sys.version_info[1]}"
+
+if _DB == "sqlite":
+    DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
+elif _DB == "postgres":
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.postgresql",
+            "HOST": os.environ.get("PAGEDOCTOR_PG_HOST", "127.0.0.1"),
+            "PORT": os.environ.get("PAGEDOCTOR_PG_PORT", "5432"),
+            "USER": os.environ.get("PAGEDOCTOR_PG_USER", "postgres"),
+            "NAME": "test",
+            "TEST": {"NAME": _TEST_NAME},
+        }
+    }
+elif _DB == "mariadb":
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.mysql",
+            "HOST": os.environ.get("PAGEDOCTOR_MYSQL_HOST", "127.0.0.1"),
+            "PORT": os.environ.get("PAGEDOCTOR_MYSQL_PORT", "3306"),
+            "USER": os.environ.get("PAGEDOCTOR_MYSQL_USER", "root"),
+            "NAME": "test",
+            "OPTIONS": {"charset": "utf8mb4"},
+            "TEST": {"NAME": _TEST_NAME, "CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"},
+        }
+    }
+else:
+    raise RuntimeError(f"PAGEDOCTOR_TEST_DB must be sqlite, postgres or mariadb, got {_DB!r}")
+
+INSTALLED_APPS = [*INSTALLED_APPS, "tests.testapp"]  # noqa: F405
+ROOT_URLCONF = "tests.urls"
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+from django.db import models
+
+
+class Publisher(models.Model):
+    name = models.CharField(max_length=50)
+
+
+class Author(models.Model):
+    name = models.CharField(max_length=50, unique=True)
+
+
+class Tag(models.Model):
+    name = models.CharField(max_length=30)
+
+
+class Book(models.Model):
+    title = models.CharField(max_length=100)
+    author = models.ForeignKey(Author, on_delete=models.CASCADE, related_name="books")
+    publisher = models.ForeignKey(Publisher, null=True, on_delete=models.SET_NULL)
+    tags = models.ManyToManyField(Tag, related_name="books")
+
+    def __str__(self) -> str:
+        return self.title
