@@ -9,5 +9,6 @@ urlpatterns = [
     path("test/books-template/", views.books_template),
     path("test/abooks/", views.abooks),
     path("test/boom/", views.boom),
+    path("test/write/", views.write),
     path("", include("pagedoctor.demo.urls")),
 ]

@@ -63,7 +63,9 @@ def check_middleware_order(
 
 
 @register()
-def check_server_timing(app_configs: Sequence[AppConfig] | None, **kwargs: Any) -> list[CheckMessage]:
+def check_server_timing(
+    app_configs: Sequence[AppConfig] | None, **kwargs: Any
+) -> list[CheckMessage]:
     """pagedoctor.W002: timings are not sent to everybody in production."""
     user = getattr(settings, "PAGEDOCTOR", {})
     if not isinstance(user, dict) or user.get("SERVER_TIMING") != "always" or settings.DEBUG:

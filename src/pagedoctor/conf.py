@@ -31,13 +31,19 @@ def _problem(key: str, value: Any) -> str | None:
             lambda v: isinstance(v, int | float) and not isinstance(v, bool) and 0 <= v <= 1,
             "a number between 0 and 1",
         ),
-        "SERVER_TIMING": (lambda v: v in ("debug", "always", "never"), '"debug", "always" or "never"'),
+        "SERVER_TIMING": (
+            lambda v: v in ("debug", "always", "never"),
+            '"debug", "always" or "never"',
+        ),
         "MAX_EVENTS": (
             lambda v: isinstance(v, int) and not isinstance(v, bool) and v > 0,
             "a whole number above 0",
         ),
         "AUDIT_URLS": (
-            lambda v: isinstance(v, list | tuple) and all(isinstance(u, str) and u.startswith("/") for u in v),
+            lambda v: (
+                isinstance(v, list | tuple)
+                and all(isinstance(u, str) and u.startswith("/") for u in v)
+            ),
             'a list of paths that start with "/"',
         ),
         "IGNORE_PATHS": (
@@ -79,24 +85,24 @@ class Conf:
         return value
 
     @property
-    def SAMPLE_RATE(self) -> float:  # noqa: N802 - named as the setting's key
+    def SAMPLE_RATE(self) -> float:
         return float(self._get("SAMPLE_RATE"))
 
     @property
-    def SERVER_TIMING(self) -> ServerTiming:  # noqa: N802
+    def SERVER_TIMING(self) -> ServerTiming:
         value: ServerTiming = self._get("SERVER_TIMING")
         return value
 
     @property
-    def MAX_EVENTS(self) -> int:  # noqa: N802
+    def MAX_EVENTS(self) -> int:
         return int(self._get("MAX_EVENTS"))
 
     @property
-    def AUDIT_URLS(self) -> list[str]:  # noqa: N802
+    def AUDIT_URLS(self) -> list[str]:
         return list(self._get("AUDIT_URLS"))
 
     @property
-    def IGNORE_PATHS(self) -> tuple[str, ...]:  # noqa: N802
+    def IGNORE_PATHS(self) -> tuple[str, ...]:
         return tuple(self._get("IGNORE_PATHS"))
 
 

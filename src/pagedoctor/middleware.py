@@ -88,7 +88,7 @@ def server_timing(recording: Recording) -> str:
     renders = sum(1 for t in recording.templates if t.depth == 0)
     parts = [
         f'db;dur={recording.query_ms:.1f};desc="{queries} quer{"y" if queries == 1 else "ies"}"',
-        f'cache;dur={recording.cache_ms:.1f};desc="{hits} hits, {misses} misses"',
+        f'cache;dur={recording.cache_ms:.1f};desc="{hits} hits {misses} misses"',
         f'tpl;dur={recording.template_ms:.1f};desc="{renders} templates"',
         f"total;dur={recording.duration_ms:.1f}",
     ]
@@ -124,5 +124,9 @@ def log_request(request: HttpRequest, response: HttpResponseBase, recording: Rec
             if query.template:
                 where += f" (template {query.template})"
             sql_logger.debug(
-                "[%.2fms] %s\n    %s\n    params=%r", query.duration_ms, where, query.sql, query.params
+                "[%.2fms] %s\n    %s\n    params=%r",
+                query.duration_ms,
+                where,
+                query.sql,
+                query.params,
             )

@@ -27,3 +27,8 @@ async def abooks(request: HttpRequest) -> HttpResponse:
 def boom(request: HttpRequest) -> HttpResponse:
     Author.objects.count()
     raise ValueError("boom")
+
+
+def write(request: HttpRequest) -> HttpResponse:
+    Author.objects.create(name=f"written {Author.objects.count()}")
+    return HttpResponse("written")

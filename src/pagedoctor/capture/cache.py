@@ -24,7 +24,17 @@ from pagedoctor.capture.events import CacheEvent
 from pagedoctor.capture.recording import active
 
 _SINGLE_KEY = (
-    "get set add delete touch incr decr has_key get_or_set incr_version decr_version".split()
+    "get",
+    "set",
+    "add",
+    "delete",
+    "touch",
+    "incr",
+    "decr",
+    "has_key",
+    "get_or_set",
+    "incr_version",
+    "decr_version",
 )
 _MANY_KEYS = ("get_many", "set_many", "delete_many")
 _NO_KEY = ("clear",)
@@ -75,7 +85,13 @@ def _call_get(
 
 
 def _record(
-    alias: str, name: str, keys: tuple[str, ...], started: float, hits: int, misses: int, error: str | None
+    alias: str,
+    name: str,
+    keys: tuple[str, ...],
+    started: float,
+    hits: int,
+    misses: int,
+    error: str | None,
 ) -> None:
     recordings = active()
     if not recordings:

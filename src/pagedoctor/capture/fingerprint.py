@@ -65,7 +65,7 @@ def _fold(tokens: list[Token]) -> list[str]:
         if token.token_type == TokenType.L_PAREN:
             end = _value_list_end(tokens, i)
             if end is not None:
-                if out and out[-1] == "(...)" or (out[-2:-1] == ["(...)"] and out[-1] == ","):
+                if (out and out[-1] == "(...)") or (out[-2:-1] == ["(...)"] and out[-1] == ","):
                     # VALUES (?, ?), (?, ?): one group of values stands for them all.
                     if out[-1] == ",":
                         out.pop()

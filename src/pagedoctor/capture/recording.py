@@ -155,7 +155,7 @@ def arecord(*, label: str = "", max_events: int | None = None) -> Recording:
     return Recording(label=label, max_events=max_events)
 
 
-class suspended:  # noqa: N801 - used like a function: ``with suspended(): ...``
+class suspended:
     """Record nothing inside the block: for pagedoctor's own queries (EXPLAIN, set-up)."""
 
     def __enter__(self) -> None:

@@ -70,7 +70,9 @@ def install_on(connection: BaseDatabaseWrapper) -> None:
         connection.execute_wrappers.insert(0, record_query)
 
 
-def _on_connection_created(sender: object, connection: BaseDatabaseWrapper, **kwargs: object) -> None:
+def _on_connection_created(
+    sender: object, connection: BaseDatabaseWrapper, **kwargs: object
+) -> None:
     install_on(connection)
 
 

@@ -1,0 +1,106 @@
+"""``pagedoctor audit``: choose the pages, audit them, print and write the reports."""
+
+from __future__ import annotations
+
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any, TextIO
+
+from django.conf import settings
+from django.core.mail.backends.locmem import EmailBackend as LocmemEmailBackend
+from django.test import Client, override_settings
+from django.utils.module_loading import import_string
+from rich.console import Console
+
+from pagedoctor.audit import pages
+from pagedoctor.audit.runner import PageResult, audit_pages
+from pagedoctor.cli import DEMO_SETTINGS
+from pagedoctor.exceptions import AuditError
+from pagedoctor.report.json import build_report, write_json
+
+
+def run_audit(options: dict[str, Any], *, stdout: TextIO) -> int:
+    """Audit the pages ``options`` ask for; return 0 if every page could be audited, else 1."""
+    console = Console(file=stdout, highlight=False)
+    if getattr(settings, "SETTINGS_MODULE", None) == DEMO_SETTINGS:
+        prepare_demo(console, products=options.get("products"))
+    with ExitStack() as stack:
+        stack.enter_context(override_settings(**audit_overrides()))
+        client = Client()
+        urls = _urls(options, client)
+        if not urls:
+            raise AuditError(
+                "found no pages to audit; pass URLs (pagedoctor audit /pizzas/ /menu/), "
+                "--urls-file, or list them in PAGEDOCTOR['AUDIT_URLS']"
+            )
+        console.print(f"Auditing {len(urls)} pages of {settings.SETTINGS_MODULE} …")
+        result = audit_pages(
+            urls, repeat=options.get("repeat") or 2, client=client, progress=_dot(console)
+        )
+    report = build_report(result)
+    from pagedoctor.report.terminal import render_terminal
+
+    render_terminal(report, console=console)
+    _write(options.get("json"), console, lambda path: write_json(report, path))
+    if options.get("html"):
+        from pagedoctor.report.html import render_html
+
+        _write(
+            options["html"],
+            console,
+            lambda path: Path(path).write_text(render_html(report), encoding="utf-8"),
+        )
+    return 0 if result.ok else 1
+
+
+def _urls(options: dict[str, Any], client: Client) -> list[str]:
+    urls = [pages.normalize(u) for u in options.get("urls") or []]
+    if options.get("urls_file"):
+        urls += pages.read_url_file(options["urls_file"])
+    return pages.dedupe(urls) if urls else pages.discover(client)
+
+
+def _dot(console: Console) -> Any:
+    def progress(page: PageResult) -> None:
+        if not page.ok:
+            console.print(
+                f"[red]✗[/red] {page.url} answered {page.status}", markup=True, highlight=False
+            )
+
+    return progress
+
+
+def _write(path: str | None, console: Console, write: Any) -> None:
+    if not path:
+        return
+    try:
+        write(path)
+    except OSError as exc:
+        raise AuditError(f"cannot write the report to {path!r} ({exc.strerror or exc})") from exc
+    console.print(f"Wrote {path}", markup=False)
+
+
+def audit_overrides() -> dict[str, Any]:
+    """Return the settings the audit changes so that requesting pages has no effect outside.
+
+    The test client's host must be allowed, and no real email may leave: an email backend
+    other than Django's in-memory one (or a subclass of it) is swapped for the in-memory one.
+    """
+    overrides: dict[str, Any] = {}
+    hosts = list(settings.ALLOWED_HOSTS)
+    if "*" not in hosts and "testserver" not in hosts:
+        overrides["ALLOWED_HOSTS"] = [*hosts, "testserver"]
+    backend = import_string(settings.EMAIL_BACKEND)
+    if not (isinstance(backend, type) and issubclass(backend, LocmemEmailBackend)):
+        overrides["EMAIL_BACKEND"] = "django.core.mail.backends.locmem.EmailBackend"
+    return overrides
+
+
+def prepare_demo(console: Console, *, products: int | None) -> None:
+    """Create and seed the demo shop's database, once."""
+    from django.core.management import call_command
+
+    console.print("Preparing the demo shop (migrate, seed) …", markup=False)
+    call_command("migrate", verbosity=0, interactive=False)
+    seed_options = {"products": products} if products else {}
+    call_command("seed_demo", verbosity=0, **seed_options)

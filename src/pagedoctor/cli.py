@@ -1,0 +1,112 @@
+"""The ``pagedoctor`` command; ``python manage.py pagedoctor`` runs the same subcommands."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any, TextIO
+
+import pagedoctor
+from pagedoctor.exceptions import PagedoctorError
+
+DEMO_SETTINGS = "pagedoctor.demo.settings"
+
+
+def add_subcommands(parser: argparse.ArgumentParser) -> None:
+    """Add pagedoctor's subcommands to ``parser`` (the console script's or manage.py's)."""
+    commands = parser.add_subparsers(dest="subcommand", metavar="COMMAND")
+    commands.required = True
+    audit = commands.add_parser(
+        "audit",
+        help="request the site's pages and report what each one costs",
+        description="Request each page with Django's test client under a recording, in a "
+        "transaction that is rolled back, and report queries, cache calls, templates and time.",
+    )
+    audit.add_argument("urls", nargs="*", metavar="URL", help="pages to audit, e.g. /pizzas/")
+    audit.add_argument("--urls-file", metavar="FILE", help="a file with one page per line")
+    audit.add_argument("--json", metavar="PATH", help="write the JSON report here")
+    audit.add_argument("--html", metavar="PATH", help="write the HTML report here")
+    audit.add_argument(
+        "--repeat",
+        type=_positive_int,
+        default=2,
+        metavar="N",
+        help="request each page N times and report the last (default 2: one warm-up)",
+    )
+    audit.add_argument(
+        "--products",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="demo only: how many products to seed (default: the seed command's)",
+    )
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pagedoctor",
+        description="Find out why your Django site is slow. With no settings, audits the "
+        "bundled demo shop.",
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"pagedoctor {pagedoctor.__version__}"
+    )
+    parser.add_argument(
+        "--settings",
+        metavar="MODULE",
+        help="the site's settings module (default: $DJANGO_SETTINGS_MODULE, else the demo shop)",
+    )
+    add_subcommands(parser)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the console script and return its exit status."""
+    options = build_parser().parse_args(argv)
+    try:
+        _setup_django(options.settings)
+        return run(vars(options), stdout=sys.stdout)
+    except PagedoctorError as exc:
+        print(f"pagedoctor: error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _setup_django(settings_module: str | None) -> None:
+    if settings_module:
+        os.environ["DJANGO_SETTINGS_MODULE"] = settings_module
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", DEMO_SETTINGS)
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())  # as manage.py does, so the project's modules import
+    import django
+    from django.core.exceptions import ImproperlyConfigured
+
+    try:
+        django.setup()
+    except ModuleNotFoundError as exc:
+        raise PagedoctorError(
+            f"cannot import the settings module {os.environ['DJANGO_SETTINGS_MODULE']!r} "
+            f"({exc}); run pagedoctor from your project's folder or pass --settings"
+        ) from exc
+    except ImproperlyConfigured as exc:
+        raise PagedoctorError(f"the site's settings are not usable: {exc}") from exc
+
+
+def run(options: dict[str, Any], *, stdout: TextIO) -> int:
+    """Run a subcommand once Django is set up."""
+    if options["subcommand"] == "audit":
+        from pagedoctor.audit.command import run_audit
+
+        return run_audit(options, stdout=stdout)
+    raise PagedoctorError(f"unknown command {options['subcommand']!r}")

@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from pagedoctor import cli
+from pagedoctor.exceptions import PagedoctorError
+
+
+class Command(BaseCommand):
+    help = "Find out why your site is slow: `manage.py pagedoctor audit` audits its pages."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        cli.add_subcommands(parser)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            # rich writes partial lines; Django's OutputWrapper would end each with a newline.
+            status = cli.run(options, stdout=getattr(self.stdout, "_out", self.stdout))
+        except PagedoctorError as exc:
+            raise CommandError(str(exc)) from exc
+        if status:
+            raise CommandError("some pages could not be audited", returncode=status)
