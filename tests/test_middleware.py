@@ -4,7 +4,9 @@ import logging
 
 import pytest
 from django.contrib.auth.models import User
+from django.db import connection
 from django.test import AsyncClient, Client, override_settings
+from django.test.utils import CaptureQueriesContext
 
 from tests.testapp.models import Author, Book
 
@@ -39,7 +41,20 @@ def test_no_server_timing_for_the_public(books: None, client: Client) -> None:
 def test_server_timing_for_staff(books: None, client: Client) -> None:
     staff = User.objects.create_user("staff", password="x", is_staff=True)
     client.force_login(staff)
-    assert "Server-Timing" in client.get("/test/books/").headers
+    assert "Server-Timing" in client.get("/test/whoami/").headers
+
+
+def test_the_staff_check_adds_no_query(books: None, client: Client) -> None:
+    client.force_login(User.objects.create_user("staff", password="x", is_staff=True))
+    with CaptureQueriesContext(connection) as checked:
+        response = client.get("/test/books/")
+    with override_settings(PAGEDOCTOR={"SERVER_TIMING": "never"}), CaptureQueriesContext(
+        connection
+    ) as unchecked:
+        client.get("/test/books/")
+    # The page never loads the user, so neither does the middleware: no header, no extra query.
+    assert "Server-Timing" not in response.headers
+    assert len(checked.captured_queries) == len(unchecked.captured_queries) == 4
 
 
 @override_settings(DEBUG=True, PAGEDOCTOR={"SERVER_TIMING": "never"})

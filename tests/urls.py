@@ -10,5 +10,6 @@ urlpatterns = [
     path("test/abooks/", views.abooks),
     path("test/boom/", views.boom),
     path("test/write/", views.write),
+    path("test/whoami/", views.whoami),
     path("", include("pagedoctor.demo.urls")),
 ]

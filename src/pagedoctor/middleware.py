@@ -10,6 +10,7 @@ from typing import Any
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
 from django.http import HttpRequest, HttpResponseBase
+from django.utils.functional import LazyObject, empty
 
 from pagedoctor.capture.recording import Recording
 from pagedoctor.conf import conf
@@ -41,7 +42,7 @@ class PagedoctorMiddleware:
         with Recording(label=f"{request.method} {request.get_full_path()}") as recording:
             response: HttpResponseBase = self.get_response(request)  # type: ignore[assignment]
         request.pagedoctor = recording  # type: ignore[attr-defined]
-        if _timing_wanted(request, staff=lambda: _is_staff(getattr(request, "user", None))):
+        if _timing_wanted(request, staff=lambda: _is_staff(_loaded_user(request))):
             add_server_timing(response, recording)
         log_request(request, response, recording)
         return response
@@ -53,10 +54,7 @@ class PagedoctorMiddleware:
         async with Recording(label=f"{request.method} {request.get_full_path()}") as recording:
             response = await get_response(request)
         request.pagedoctor = recording  # type: ignore[attr-defined]
-        staff = False
-        if conf.SERVER_TIMING == "debug" and not settings.DEBUG and hasattr(request, "auser"):
-            staff = _is_staff(await request.auser())
-        if _timing_wanted(request, staff=lambda: staff):
+        if _timing_wanted(request, staff=lambda: _is_staff(_loaded_user(request))):
             add_server_timing(response, recording)
         log_request(request, response, recording)
         return response
@@ -67,6 +65,22 @@ def _should_record(request: HttpRequest) -> bool:
         return False
     rate = conf.SAMPLE_RATE
     return rate >= 1 or (rate > 0 and random.random() < rate)
+
+
+def _loaded_user(request: HttpRequest) -> Any:
+    """Return the user if the request already loaded it, else None.
+
+    Loading it here would add a session and a user query to the request: recording must not
+    change what a site does, so a staff user on a page that never looks at the user gets no
+    header.
+    """
+    user = request.__dict__.get("user")
+    if isinstance(user, LazyObject):
+        wrapped = user._wrapped
+        return None if wrapped is empty else wrapped
+    if user is not None:
+        return user
+    return getattr(request, "_acached_user", None)
 
 
 def _is_staff(user: Any) -> bool:

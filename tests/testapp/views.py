@@ -32,3 +32,7 @@ def boom(request: HttpRequest) -> HttpResponse:
 def write(request: HttpRequest) -> HttpResponse:
     Author.objects.create(name=f"written {Author.objects.count()}")
     return HttpResponse("written")
+
+
+def whoami(request: HttpRequest) -> HttpResponse:
+    return HttpResponse(request.user.get_username())

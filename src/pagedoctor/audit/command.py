@@ -13,7 +13,7 @@ from django.utils.module_loading import import_string
 from rich.console import Console
 
 from pagedoctor.audit import pages
-from pagedoctor.audit.runner import PageResult, audit_pages
+from pagedoctor.audit.runner import PageResult, audit_pages, site_info
 from pagedoctor.cli import DEMO_SETTINGS
 from pagedoctor.exceptions import AuditError
 from pagedoctor.report.json import build_report, write_json
@@ -33,7 +33,7 @@ def run_audit(options: dict[str, Any], *, stdout: TextIO) -> int:
                 "found no pages to audit; pass URLs (pagedoctor audit /pizzas/ /menu/), "
                 "--urls-file, or list them in PAGEDOCTOR['AUDIT_URLS']"
             )
-        console.print(f"Auditing {len(urls)} pages of {settings.SETTINGS_MODULE} …")
+        console.print(f"Auditing {len(urls)} pages of {site_info()['settings']} …", markup=False)
         result = audit_pages(
             urls, repeat=options.get("repeat") or 2, client=client, progress=_dot(console)
         )

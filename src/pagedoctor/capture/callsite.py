@@ -11,6 +11,8 @@ stack holds no user code; for those the awaiting coroutine is found on the event
 from __future__ import annotations
 
 import asyncio
+import gc
+import inspect
 import os
 import sys
 import sysconfig
@@ -79,7 +81,6 @@ def find(frame: FrameType | None) -> tuple[CallSite | None, TemplateSite | None]
     """Return the user call site and the template line, walking out from ``frame``."""
     callsite: CallSite | None = None
     template: TemplateSite | None = None
-    handler_frame: FrameType | None = None
     while frame is not None:
         code = frame.f_code
         if template is None and code is _RENDER_ANNOTATED:
@@ -89,10 +90,12 @@ def find(frame: FrameType | None) -> tuple[CallSite | None, TemplateSite | None]
             if template is not None:
                 break
         if code is _THREAD_HANDLER:
-            handler_frame = frame
+            # Beyond this frame is whoever lent the thread (a test client waiting on the
+            # event loop, a worker pool), not the code that asked for this query.
+            if callsite is None:
+                callsite = _awaiting_callsite(frame)
+            break
         frame = frame.f_back
-    if callsite is None and handler_frame is not None:
-        callsite = _awaiting_callsite(handler_frame)
     return callsite, template
 
 
@@ -139,6 +142,20 @@ def _await_chain(task: asyncio.Task[Any]) -> Iterator[FrameType]:
             return
         yield frame
         awaitable = getattr(awaitable, "cr_await", None) or getattr(awaitable, "ag_await", None)
+        if awaitable is not None and not hasattr(awaitable, "cr_frame"):
+            awaitable = _async_generator_behind(awaitable)
+
+
+def _async_generator_behind(awaitable: Any) -> Any:
+    """Return the async generator an ``asend``/``athrow`` object drives (``async for``).
+
+    Those objects expose no attribute for it, but the garbage collector knows what they hold.
+    """
+    if inspect.isawaitable(awaitable) and type(awaitable).__name__.startswith("async_generator_"):
+        for referent in gc.get_referents(awaitable):
+            if inspect.isasyncgen(referent):
+                return referent
+    return awaitable
 
 
 def _innermost_user(frames: list[FrameType]) -> CallSite | None:
