@@ -83,7 +83,16 @@ def measure(mode: str, queries: int, requests: int) -> dict[str, float]:
 
 def run_round(mode: str, queries: int, requests: int, env: dict[str, str]) -> dict[str, float]:
     out = subprocess.run(
-        [sys.executable, __file__, "--child", mode, "--queries", str(queries), "--requests", str(requests)],
+        [
+            sys.executable,
+            __file__,
+            "--child",
+            mode,
+            "--queries",
+            str(queries),
+            "--requests",
+            str(requests),
+        ],
         env=env,
         check=True,
         capture_output=True,
@@ -130,7 +139,10 @@ def main() -> None:
     for key, label in (("query_us", "per query (µs)"), ("request_us", "per demo request (µs)")):
         off, idle, rec = (median(m, key) for m in MODES)
         print(f"{label:28}{off:10.1f}{idle:10.1f}{rec:10.1f}{idle / off:10.3f}{rec / off:12.3f}")
-    print(f"pages: {', '.join(PAGES)}; {args.queries} queries and {args.requests} requests a page per round")
+    print(
+        f"pages: {', '.join(PAGES)}; per round {args.queries} queries, "
+        f"{args.requests} requests a page"
+    )
 
 
 if __name__ == "__main__":

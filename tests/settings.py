@@ -1,7 +1,7 @@
 """Test settings: the demo shop plus a small test app, on the database PAGEDOCTOR_TEST_DB names.
 
 PAGEDOCTOR_TEST_DB is ``sqlite`` (default), ``postgres`` or ``mariadb``; the servers are the ones
-this project's CI starts on 127.0.0.1 (see scripts/services).
+this project's CI starts on 127.0.0.1 (see .ci/run).
 """
 
 from __future__ import annotations

@@ -84,9 +84,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _setup_django(settings_module: str | None) -> None:
-    if settings_module:
-        os.environ["DJANGO_SETTINGS_MODULE"] = settings_module
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", DEMO_SETTINGS)
+    chosen = settings_module or os.environ.get("DJANGO_SETTINGS_MODULE") or DEMO_SETTINGS
+    os.environ["DJANGO_SETTINGS_MODULE"] = chosen
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())  # as manage.py does, so the project's modules import
     import django

@@ -54,4 +54,6 @@ def test_async_pizza_queries_point_at_the_awaiting_view(shop: None) -> None:
     queries = [e for e in report["pages"][0]["timeline"] if e["kind"] == "query"]
     shop_queries = [e for e in queries if "shop_" in e["text"]]
     assert shop_queries
-    assert all(e["where"] and e["where"].startswith("pagedoctor/demo/shop/views.py:") for e in shop_queries)
+    assert all(
+        e["where"] and e["where"].startswith("pagedoctor/demo/shop/views.py:") for e in shop_queries
+    )

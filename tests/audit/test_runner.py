@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+from typing import Any
+
+import django
 import pytest
-from django.core import mail
 from django.test import Client
 
 from pagedoctor.audit.command import audit_overrides
@@ -58,13 +60,28 @@ def test_site_info() -> None:
     assert result.site["cache"] == "locmem"
 
 
-def test_overrides_never_send_real_mail(settings: object) -> None:
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"  # type: ignore[attr-defined]
-    settings.ALLOWED_HOSTS = ["example.com"]  # type: ignore[attr-defined]
+@pytest.mark.skipif(django.VERSION >= (6, 1), reason="Django 6.1 configures email with MAILERS")
+def test_overrides_never_send_real_mail_with_email_backend(settings: Any) -> None:
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.ALLOWED_HOSTS = ["example.com"]
     overrides = audit_overrides()
     assert overrides["EMAIL_BACKEND"] == "django.core.mail.backends.locmem.EmailBackend"
     assert overrides["ALLOWED_HOSTS"] == ["example.com", "testserver"]
-    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"  # type: ignore[attr-defined]
-    settings.ALLOWED_HOSTS = ["*"]  # type: ignore[attr-defined]
+    settings.EMAIL_BACKEND = "pagedoctor.demo.shop.mail.SlowEmailBackend"  # a locmem subclass
+    settings.ALLOWED_HOSTS = ["*"]
     assert audit_overrides() == {}
-    assert mail.outbox == []
+
+
+def test_overrides_never_send_real_mail_with_mailers(settings: Any) -> None:
+    settings.MAILERS = {
+        "default": {"BACKEND": "django.core.mail.backends.smtp.EmailBackend"},
+        "slow": {"BACKEND": "pagedoctor.demo.shop.mail.SlowEmailBackend"},
+        "other": {},  # BACKEND defaults to SMTP
+    }
+    assert audit_overrides()["MAILERS"] == {
+        "default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"},
+        "slow": {"BACKEND": "pagedoctor.demo.shop.mail.SlowEmailBackend"},
+        "other": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"},
+    }
+    settings.MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
+    assert "MAILERS" not in audit_overrides()

@@ -95,3 +95,17 @@ def test_nothing_recorded_outside_a_block() -> None:
         pass
     cache.get("z")
     assert rec.cache_calls == []
+
+
+def test_async_dispatch_is_unchanged() -> None:
+    # Django 6.1 picks how an async method runs by comparing the sync method's __func__ with
+    # BaseCache's; the recording methods must keep that comparison's answer.
+    import inspect
+
+    from django.core.cache.backends.base import BaseCache
+
+    backend = caches["default"]
+    assert backend.get_many.__func__ is BaseCache.get_many  # type: ignore[attr-defined]
+    assert backend.get.__func__ is type(backend).get  # type: ignore[attr-defined]
+    assert inspect.iscoroutinefunction(backend.aget)
+    assert not inspect.iscoroutinefunction(backend.get)

@@ -34,3 +34,7 @@ def test_query_made_in_a_template_knows_the_template_line(client: object) -> Non
     assert author_query.template.line == 2  # {{ book.author.name }} is on the second line
     assert author_query.callsite is not None
     assert author_query.callsite.function == "books_template"
+    # Template time excludes what the template waited on the database for.
+    rendering = sum(t.duration_ms for t in rec.templates if t.depth == 0)
+    in_template = sum(q.duration_ms for q in rec.queries if q.template is not None)
+    assert rec.template_ms == pytest.approx(rendering - in_template)

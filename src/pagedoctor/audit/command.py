@@ -84,16 +84,39 @@ def audit_overrides() -> dict[str, Any]:
     """Return the settings the audit changes so that requesting pages has no effect outside.
 
     The test client's host must be allowed, and no real email may leave: an email backend
-    other than Django's in-memory one (or a subclass of it) is swapped for the in-memory one.
+    other than Django's in-memory one (or a subclass of it) is swapped for the in-memory one,
+    in ``MAILERS`` (Django 6.1) as in ``EMAIL_BACKEND``.
     """
     overrides: dict[str, Any] = {}
     hosts = list(settings.ALLOWED_HOSTS)
     if "*" not in hosts and "testserver" not in hosts:
         overrides["ALLOWED_HOSTS"] = [*hosts, "testserver"]
-    backend = import_string(settings.EMAIL_BACKEND)
-    if not (isinstance(backend, type) and issubclass(backend, LocmemEmailBackend)):
-        overrides["EMAIL_BACKEND"] = "django.core.mail.backends.locmem.EmailBackend"
+    mailers = getattr(settings, "MAILERS", None)
+    if mailers is not None:
+        safe = {
+            alias: config
+            for alias, config in mailers.items()
+            if _sends_nothing(config.get("BACKEND", _SMTP))
+        }
+        if len(safe) != len(mailers):
+            overrides["MAILERS"] = {
+                alias: safe.get(alias, {"BACKEND": _LOCMEM}) for alias in mailers
+            }
+    elif not _sends_nothing(settings.EMAIL_BACKEND):
+        overrides["EMAIL_BACKEND"] = _LOCMEM
     return overrides
+
+
+_LOCMEM = "django.core.mail.backends.locmem.EmailBackend"
+_SMTP = "django.core.mail.backends.smtp.EmailBackend"
+
+
+def _sends_nothing(backend_path: str) -> bool:
+    try:
+        backend = import_string(backend_path)
+    except ImportError:
+        return False
+    return isinstance(backend, type) and issubclass(backend, LocmemEmailBackend)
 
 
 def prepare_demo(console: Console, *, products: int | None) -> None:

@@ -73,7 +73,7 @@ def _literal(pattern: object) -> str | None:
     if isinstance(pattern, RoutePattern):
         return None if pattern.converters else str(pattern)
     if isinstance(pattern, RegexPattern):
-        text = pattern._regex.lstrip("^").rstrip("$").replace("\\Z", "")
+        text = str(pattern.regex.pattern).lstrip("^").rstrip("$").replace("\\Z", "")
         if pattern.regex.groups or _REGEX_SPECIALS.search(text.replace("\\/", "/")):
             return None
         return text

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import functools
 import sys
-from collections.abc import Callable, Iterable
-from contextvars import ContextVar
+from collections.abc import Iterable
+from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
 from time import perf_counter
 from typing import Any
 
+from asgiref.sync import markcoroutinefunction
 from django.core.cache import caches
 from django.core.cache.backends.base import BaseCache
 
@@ -72,110 +73,120 @@ def _outcome(name: str, keys: tuple[str, ...], result: Any, op: _Operation) -> t
     return 0, 0
 
 
-def _call_get(
-    args: tuple[Any, ...], kwargs: dict[str, Any]
-) -> tuple[Any, tuple[Any, ...], dict[str, Any]]:
-    """Swap the caller's default for a private one, so a miss is told apart from a stored value."""
-    if len(args) >= 2:
-        default, args = args[1], (args[0], _MISSING, *args[2:])
-    else:
-        default = kwargs.pop("default", None)
-        kwargs["default"] = _MISSING
-    return default, args, kwargs
+@dataclass
+class _Call:
+    """One recorded operation, from its start to its outcome."""
+
+    name: str
+    keys: tuple[str, ...]
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+    started: float
+    token: Token[_Operation | None]
+    op: _Operation = field(default_factory=_Operation)
+    default: Any = None
+
+    def finish(self, alias: str, result: Any = _MISSING, error: BaseException | None = None) -> Any:
+        """Record the outcome and return what the caller gets back."""
+        _current.reset(self.token)
+        if error is None:
+            hits, misses = _outcome(self.name, self.keys, result, self.op)
+        else:
+            hits, misses = 0, 0
+        recordings = active()
+        if recordings:
+            site, _ = callsite.find(sys._getframe(1))
+            event = CacheEvent(
+                alias=alias,
+                operation=self.name,
+                keys=self.keys,
+                hits=hits,
+                misses=misses,
+                duration_ms=(perf_counter() - self.started) * 1000,
+                started=self.started,
+                callsite=site,
+                error=None if error is None else f"{type(error).__name__}: {error}",
+            )
+            for recording in recordings:
+                recording.add(event)
+        return self.default if self.name == "get" and result is _MISSING else result
 
 
-def _record(
-    alias: str,
-    name: str,
-    keys: tuple[str, ...],
-    started: float,
-    hits: int,
-    misses: int,
-    error: str | None,
-) -> None:
-    recordings = active()
-    if not recordings:
-        return
-    site, _ = callsite.find(sys._getframe(2))
-    event = CacheEvent(
-        alias=alias,
-        operation=name,
-        keys=keys,
-        hits=hits,
-        misses=misses,
-        duration_ms=(perf_counter() - started) * 1000,
-        started=started,
-        callsite=site,
-        error=error,
+def _start(name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> _Call | None:
+    """Begin recording an operation; None if nothing records or it is part of another one."""
+    outer = _current.get()
+    if outer is not None:
+        outer.inner.append(name)
+        return None
+    if not active():
+        return None
+    op = _Operation()
+    call = _Call(
+        name, _keys(name, args, kwargs), args, kwargs, perf_counter(), _current.set(op), op
     )
-    for recording in recordings:
-        recording.add(event)
+    if name == "get":
+        # A private default tells a miss apart from a stored value that equals the caller's.
+        if len(args) >= 2:
+            call.default, call.args = args[1], (args[0], _MISSING, *args[2:])
+        else:
+            call.default = kwargs.get("default")
+            call.kwargs = {**kwargs, "default": _MISSING}
+    return call
 
 
-def _sync_method(alias: str, name: str, method: Callable[..., Any]) -> Callable[..., Any]:
-    @functools.wraps(method)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        outer = _current.get()
-        if outer is not None:
-            outer.inner.append(name)
-            return method(*args, **kwargs)
-        if not active():
-            return method(*args, **kwargs)
-        op = _Operation()
-        token = _current.set(op)
-        keys = _keys(name, args, kwargs)
-        started = perf_counter()
-        default = None
-        if name == "get":
-            default, args, kwargs = _call_get(args, kwargs)
-        result: Any = _MISSING
-        error = None
+class _RecordedMethod:
+    """A cache method that records its calls and otherwise passes for the bound method.
+
+    ``__func__`` is the original function: Django compares it with ``BaseCache``'s to choose
+    how an async method runs, and recording must not change that choice.
+    """
+
+    def __init__(self, alias: str, name: str, method: Any) -> None:
+        self._alias = alias
+        self._name = name
+        self._method = method
+        functools.update_wrapper(self, method)
+
+    @property
+    def __func__(self) -> Any:
+        return self._method.__func__
+
+    @property
+    def __self__(self) -> Any:
+        return self._method.__self__
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        call = _start(self._name, args, kwargs)
+        if call is None:
+            return self._method(*args, **kwargs)
         try:
-            result = method(*args, **kwargs)
+            result = self._method(*call.args, **call.kwargs)
         except BaseException as exc:
-            error = f"{type(exc).__name__}: {exc}"
+            call.finish(self._alias, error=exc)
             raise
-        finally:
-            _current.reset(token)
-            hits, misses = _outcome(name, keys, result, op) if error is None else (0, 0)
-            _record(alias, name, keys, started, hits, misses, error)
-        return default if name == "get" and result is _MISSING else result
-
-    return wrapper
+        return call.finish(self._alias, result)
 
 
-def _async_method(alias: str, name: str, method: Callable[..., Any]) -> Callable[..., Any]:
-    sync_name = name[1:]
+class _RecordedAsyncMethod(_RecordedMethod):
+    """The ``a``-prefixed twin: records the operation under its sync name."""
 
-    @functools.wraps(method)
-    async def wrapper(*args: Any, **kwargs: Any) -> Any:
-        outer = _current.get()
-        if outer is not None:
-            outer.inner.append(sync_name)
-            return await method(*args, **kwargs)
-        if not active():
-            return await method(*args, **kwargs)
-        op = _Operation()
-        token = _current.set(op)
-        keys = _keys(sync_name, args, kwargs)
-        started = perf_counter()
-        default = None
-        if sync_name == "get":
-            default, args, kwargs = _call_get(args, kwargs)
-        result: Any = _MISSING
-        error = None
+    def __init__(self, alias: str, name: str, method: Any) -> None:
+        super().__init__(alias, name[1:], method)
+        markcoroutinefunction(self)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._acall(*args, **kwargs)
+
+    async def _acall(self, *args: Any, **kwargs: Any) -> Any:
+        call = _start(self._name, args, kwargs)
+        if call is None:
+            return await self._method(*args, **kwargs)
         try:
-            result = await method(*args, **kwargs)
+            result = await self._method(*call.args, **call.kwargs)
         except BaseException as exc:
-            error = f"{type(exc).__name__}: {exc}"
+            call.finish(self._alias, error=exc)
             raise
-        finally:
-            _current.reset(token)
-            hits, misses = _outcome(sync_name, keys, result, op) if error is None else (0, 0)
-            _record(alias, sync_name, keys, started, hits, misses, error)
-        return default if sync_name == "get" and result is _MISSING else result
-
-    return wrapper
+        return call.finish(self._alias, result)
 
 
 def wrap(cache: BaseCache, alias: str) -> BaseCache:
@@ -184,9 +195,13 @@ def wrap(cache: BaseCache, alias: str) -> BaseCache:
         return cache
     for name in (*_SINGLE_KEY, *_MANY_KEYS, *_NO_KEY):
         if hasattr(cache, name):
-            setattr(cache, name, _sync_method(alias, name, getattr(cache, name)))
+            setattr(cache, name, _RecordedMethod(alias, name, getattr(cache, name)))
         if hasattr(cache, "a" + name):
-            setattr(cache, "a" + name, _async_method(alias, "a" + name, getattr(cache, "a" + name)))
+            setattr(
+                cache,
+                "a" + name,
+                _RecordedAsyncMethod(alias, "a" + name, getattr(cache, "a" + name)),
+            )
     cache._pagedoctor_alias = alias  # type: ignore[attr-defined]
     return cache
 
@@ -202,6 +217,7 @@ def install() -> None:
     """Record calls on every cache Django creates from now on, and on those it has."""
     if caches.create_connection is not _create_connection:
         caches.create_connection = _create_connection  # type: ignore[method-assign]
+    created = getattr(caches, "_connections")  # noqa: B009 - this thread's cache objects
     for alias in caches:
-        if hasattr(caches._connections, alias):
-            wrap(getattr(caches._connections, alias), alias)
+        if hasattr(created, alias):
+            wrap(getattr(created, alias), alias)

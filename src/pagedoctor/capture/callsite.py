@@ -120,8 +120,8 @@ def _awaiting_callsite(handler_frame: FrameType) -> CallSite | None:
                 for f in frames
             ):
                 return _innermost_user(frames)
-    task = awaiting_task.get()
-    return _innermost_user(list(_await_chain(task))) if task is not None else None
+    opener = awaiting_task.get()
+    return _innermost_user(list(_await_chain(opener))) if opener is not None else None
 
 
 def _tasks(loop: asyncio.AbstractEventLoop) -> list[asyncio.Task[Any]]:

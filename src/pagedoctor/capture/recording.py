@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from contextvars import ContextVar, Token
+from itertools import chain
 from time import perf_counter
 from types import TracebackType
 from typing import Any
@@ -134,8 +135,23 @@ class Recording:
 
     @property
     def template_ms(self) -> float:
-        """Return the time spent rendering templates (outermost renders only)."""
-        return sum(t.duration_ms for t in self.templates if t.depth == 0)
+        """Return the time spent rendering templates, less the queries and cache calls they made.
+
+        Only outermost renders count (an include is part of its parent), and what a template
+        waited on the database or cache for is counted there, so the parts add up to the whole.
+        """
+        total = 0.0
+        for render in self.templates:
+            if render.depth:
+                continue
+            end = render.started + render.duration_ms / 1000
+            waited = sum(
+                e.duration_ms
+                for e in chain[QueryEvent | CacheEvent](self.queries, self.cache_calls)
+                if render.started <= e.started < end
+            )
+            total += max(0.0, render.duration_ms - waited)
+        return total
 
 
 def record(*, label: str = "", max_events: int | None = None) -> Recording:

@@ -120,7 +120,11 @@ TEMPLATES = [
 STATIC_URL = "/static/"
 STATIC_ROOT = str(_CACHE_DIR / "static")
 
-EMAIL_BACKEND = "pagedoctor.demo.shop.mail.SlowEmailBackend"
+if django.VERSION >= (6, 1):
+    # Django 6.1 replaced EMAIL_BACKEND with MAILERS (and deprecated the old setting).
+    MAILERS = {"default": {"BACKEND": "pagedoctor.demo.shop.mail.SlowEmailBackend"}}
+else:
+    EMAIL_BACKEND = "pagedoctor.demo.shop.mail.SlowEmailBackend"
 DEFAULT_FROM_EMAIL = "shop@example.com"
 
 LANGUAGE_CODE = "en-us"

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from typing import Any
+import sys
+from typing import Any, TextIO
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
@@ -17,7 +18,8 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         try:
             # rich writes partial lines; Django's OutputWrapper would end each with a newline.
-            status = cli.run(options, stdout=getattr(self.stdout, "_out", self.stdout))
+            stdout: TextIO = getattr(self.stdout, "_out", sys.stdout)
+            status = cli.run(options, stdout=stdout)
         except PagedoctorError as exc:
             raise CommandError(str(exc)) from exc
         if status:
