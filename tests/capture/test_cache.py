@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 
 import pytest
 from django.core.cache import cache, caches
@@ -102,10 +103,13 @@ def test_async_dispatch_is_unchanged() -> None:
     # BaseCache's; the recording methods must keep that comparison's answer.
     import inspect
 
+    from asgiref.sync import iscoroutinefunction
     from django.core.cache.backends.base import BaseCache
 
     backend = caches["default"]
     assert backend.get_many.__func__ is BaseCache.get_many  # type: ignore[attr-defined]
     assert backend.get.__func__ is type(backend).get  # type: ignore[attr-defined]
-    assert inspect.iscoroutinefunction(backend.aget)
-    assert not inspect.iscoroutinefunction(backend.get)
+    assert iscoroutinefunction(backend.aget)
+    assert not iscoroutinefunction(backend.get)
+    if sys.version_info >= (3, 12):
+        assert inspect.iscoroutinefunction(backend.aget)

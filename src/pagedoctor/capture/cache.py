@@ -9,6 +9,7 @@ on the instance, so ``type()`` and ``isinstance()`` answer as before. A call mad
 from __future__ import annotations
 
 import functools
+import inspect
 import sys
 from collections.abc import Iterable
 from contextvars import ContextVar, Token
@@ -40,6 +41,10 @@ _SINGLE_KEY = (
 _MANY_KEYS = ("get_many", "set_many", "delete_many")
 _NO_KEY = ("clear",)
 _MISSING = object()
+# inspect's marker for coroutine functions (Python 3.12+; its name changed in 3.12.x).
+_COROUTINE_MARK = getattr(inspect, "_is_coroutine_mark", None) or getattr(
+    inspect, "_is_coroutine_marker", None
+)
 
 
 @dataclass
@@ -172,7 +177,12 @@ class _RecordedAsyncMethod(_RecordedMethod):
 
     def __init__(self, alias: str, name: str, method: Any) -> None:
         super().__init__(alias, name[1:], method)
-        markcoroutinefunction(self)
+        # Still a coroutine function to asyncio, asgiref and inspect. inspect's own marker
+        # helper would mark __func__ (the wrapped function) instead of this object.
+        if _COROUTINE_MARK is not None:
+            self._is_coroutine_marker = _COROUTINE_MARK
+        else:
+            markcoroutinefunction(self)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self._acall(*args, **kwargs)
