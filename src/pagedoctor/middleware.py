@@ -14,6 +14,7 @@ from django.utils.functional import LazyObject, empty
 
 from pagedoctor.capture.recording import Recording
 from pagedoctor.conf import conf
+from pagedoctor.report.paths import relative_path
 
 request_logger = logging.getLogger("pagedoctor.request")
 sql_logger = logging.getLogger("pagedoctor.sql")
@@ -101,12 +102,16 @@ def server_timing(recording: Recording) -> str:
     hits, misses = recording.cache_hits, recording.cache_misses
     renders = sum(1 for t in recording.templates if t.depth == 0)
     parts = [
-        f'db;dur={recording.query_ms:.1f};desc="{queries} quer{"y" if queries == 1 else "ies"}"',
+        f'db;dur={recording.query_ms:.1f};desc="{_count(queries, "query", "queries")}"',
         f'cache;dur={recording.cache_ms:.1f};desc="{hits} hits {misses} misses"',
-        f'tpl;dur={recording.template_ms:.1f};desc="{renders} templates"',
+        f'tpl;dur={recording.template_ms:.1f};desc="{_count(renders, "template", "templates")}"',
         f"total;dur={recording.duration_ms:.1f}",
     ]
     return ", ".join(parts)
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
 
 
 def add_server_timing(response: HttpResponseBase, recording: Recording) -> None:
@@ -134,9 +139,10 @@ def log_request(request: HttpRequest, response: HttpResponseBase, recording: Rec
         )
     if sql_logger.isEnabledFor(logging.DEBUG):
         for query in recording.queries:
-            where = str(query.callsite) if query.callsite else "?"
+            site = query.callsite
+            where = f"{relative_path(site.file)}:{site.line} in {site.function}" if site else "?"
             if query.template:
-                where += f" (template {query.template})"
+                where += f" (template {query.template.name}:{query.template.line})"
             sql_logger.debug(
                 "[%.2fms] %s\n    %s\n    params=%r",
                 query.duration_ms,

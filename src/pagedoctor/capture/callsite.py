@@ -34,7 +34,8 @@ _DEMO_DIR = _PACKAGE_DIR + "demo" + os.sep
 
 def _library_dirs() -> tuple[str, ...]:
     dirs = {os.path.dirname(os.path.abspath(django.__file__)) + os.sep, _PACKAGE_DIR}
-    for name in ("stdlib", "platstdlib", "purelib", "platlib"):
+    # "scripts" holds console-script launchers, such as the one running `pagedoctor audit`.
+    for name in ("stdlib", "platstdlib", "purelib", "platlib", "scripts"):
         path = sysconfig.get_path(name)
         if path:
             dirs.add(os.path.abspath(path) + os.sep)
