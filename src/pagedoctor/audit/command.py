@@ -13,6 +13,7 @@ from django.utils.module_loading import import_string
 from rich.console import Console
 
 from pagedoctor.audit import pages
+from pagedoctor.audit.analysis import analyze
 from pagedoctor.audit.runner import PageResult, audit_pages, site_info
 from pagedoctor.cli import DEMO_SETTINGS
 from pagedoctor.exceptions import AuditError
@@ -37,6 +38,7 @@ def run_audit(options: dict[str, Any], *, stdout: TextIO) -> int:
         result = audit_pages(
             urls, repeat=options.get("repeat") or 2, client=client, progress=_dot(console)
         )
+        analyze(result)
     report = build_report(result)
     from pagedoctor.report.terminal import render_terminal
 
