@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from pagedoctor.capture.events import CacheEvent, CallSite, QueryEvent, TemplateEvent, TemplateSite
 from pagedoctor.capture.recording import Recording, arecord, record
+
+# Bound after the sub-package is imported, so `pagedoctor.diagnose` is the function users call.
+from pagedoctor.diagnose.api import diagnose
+from pagedoctor.diagnose.findings import Finding, Fix, Verification, Where
 from pagedoctor.exceptions import AuditError, PagedoctorError
 
 __version__ = "0.1.0.dev0"
@@ -12,11 +16,16 @@ __all__ = [
     "AuditError",
     "CacheEvent",
     "CallSite",
+    "Finding",
+    "Fix",
     "PagedoctorError",
     "QueryEvent",
     "Recording",
     "TemplateEvent",
     "TemplateSite",
+    "Verification",
+    "Where",
     "arecord",
+    "diagnose",
     "record",
 ]

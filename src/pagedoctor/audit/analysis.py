@@ -18,7 +18,7 @@ from pagedoctor.diagnose.findings import Finding
 Analyzer = Callable[[AuditResult], list[Finding]]
 
 # Dotted paths, so that an analyzer's module is imported only when an audit runs.
-ANALYZERS: tuple[str, ...] = ()
+ANALYZERS: tuple[str, ...] = ("pagedoctor.diagnose.audit.query_waste",)
 
 
 def analyze(result: AuditResult, *, analyzers: tuple[str, ...] = ANALYZERS) -> list[Finding]:

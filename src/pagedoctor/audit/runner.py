@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import time
 import traceback
@@ -29,6 +30,7 @@ class PageResult:
     recording: Recording
     error: str | None = None
     findings: list[str] = field(default_factory=list)
+    digest: str = ""  # sha256 of the body, to tell whether a fix changed the page
 
     @property
     def ok(self) -> bool:
@@ -77,7 +79,13 @@ def request_page(client: Client, url: str) -> PageResult:
             error = "".join(traceback.format_exception(exc, limit=-8)).rstrip()
         ms = (time.perf_counter() - started) * 1000
     return PageResult(
-        url=url, status=status, ms=ms, bytes=len(body), recording=recording, error=error
+        url=url,
+        status=status,
+        ms=ms,
+        bytes=len(body),
+        recording=recording,
+        error=error,
+        digest=hashlib.sha256(body).hexdigest(),
     )
 
 

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pagedoctor.capture.fingerprint import fingerprint
+
+if TYPE_CHECKING:
+    from pagedoctor.capture.orm import OrmContext
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +50,7 @@ class QueryEvent:
     callsite: CallSite | None
     template: TemplateSite | None = None
     error: str | None = None
+    orm: OrmContext | None = None
 
     @cached_property
     def fingerprint(self) -> str:

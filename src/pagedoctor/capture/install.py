@@ -16,9 +16,10 @@ def install() -> None:
     with _lock:
         if _installed:
             return
-        from pagedoctor.capture import cache, sql, templates
+        from pagedoctor.capture import cache, orm, sql, templates
 
         sql.install()
+        orm.install()
         cache.install()
         templates.install()
         _installed = True

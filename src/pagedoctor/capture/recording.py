@@ -8,11 +8,14 @@ from contextvars import ContextVar, Token
 from itertools import chain
 from time import perf_counter
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pagedoctor.capture import callsite
 from pagedoctor.capture.events import CacheEvent, QueryEvent, TemplateEvent
 from pagedoctor.conf import conf
+
+if TYPE_CHECKING:
+    from pagedoctor.capture.orm import OrmTracker
 
 # Every recording active in this context, outermost first. Nested recordings all receive an
 # event; an empty tuple means nothing is recording and the hooks return at once.
@@ -42,6 +45,7 @@ class Recording:
         self.started = 0.0
         self.duration_ms = 0.0
         self._events = 0
+        self.orm: OrmTracker | None = None
         self._token: Token[tuple[Recording, ...]] | None = None
         self._task_token: Token[asyncio.Task[Any] | None] | None = None
 
@@ -78,6 +82,10 @@ class Recording:
         from pagedoctor.capture.install import install
 
         install()
+        from pagedoctor.capture.orm import OrmTracker
+
+        outer = _active.get()
+        self.orm = outer[0].orm if outer else OrmTracker()
         self.started = perf_counter()
         self._token = _active.set((*_active.get(), self))
         return self

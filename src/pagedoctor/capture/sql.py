@@ -11,7 +11,7 @@ from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.signals import connection_created
 
-from pagedoctor.capture import callsite
+from pagedoctor.capture import callsite, orm
 from pagedoctor.capture.events import QueryEvent
 from pagedoctor.capture.recording import active
 
@@ -49,6 +49,7 @@ def record_query(
             callsite=site,
             template=template,
             error=error,
+            orm=orm.context(),
         )
         for recording in recordings:
             recording.add(event)

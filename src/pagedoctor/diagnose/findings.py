@@ -51,3 +51,5 @@ class Finding:
     fix: Fix | None = None
     verified: Verification | None = None
     id: str = ""
+    # How to apply the fix at run time, for verification (not part of the report).
+    remedy: Any = field(default=None, repr=False, compare=False)

@@ -94,6 +94,20 @@ def _site(site: CallSite | None) -> str | None:
     return f"{relative_path(site.file)}:{site.line} in {site.function}" if site else None
 
 
+_PLACES = ("built", "iterated", "touched")
+
+
+def _evidence(evidence: dict[str, Any]) -> dict[str, Any]:
+    """Return the evidence with its "file:line" places relative to the project."""
+    data = dict(evidence)
+    for key in _PLACES:
+        place = data.get(key)
+        if isinstance(place, str) and ":" in place:
+            file, line = place.rsplit(":", 1)
+            data[key] = f"{relative_path(file)}:{line}"
+    return data
+
+
 def finding_data(finding: Finding) -> dict[str, Any]:
     """Return a finding as the report shows it, with paths relative to the project."""
     where = None
@@ -111,7 +125,7 @@ def finding_data(finding: Finding) -> dict[str, Any]:
         "message": finding.message,
         "where": where,
         "pages": list(finding.pages),
-        "evidence": dict(finding.evidence),
+        "evidence": _evidence(finding.evidence),
         "fix": fix,
         "verified": dataclasses.asdict(finding.verified) if finding.verified else None,
     }
