@@ -117,8 +117,10 @@ def reset_process_state() -> None:
     """Put every process-global registry back as a fresh process has it."""
     _clear_caches()
     _close_other_threads_connections()
-    # Add each pagedoctor registry here as it appears, with its own reset function, e.g.
-    # pagedoctor.cache.registry.reset().
+    # Each pagedoctor registry, with its own reset function.
+    from pagedoctor import middleware
+
+    middleware.reset()
 
 
 @pytest.fixture(autouse=True)

@@ -110,3 +110,23 @@ def test_ignored_paths_are_not_recorded(client: Client) -> None:
     with override_settings(DEBUG=True, PAGEDOCTOR={"IGNORE_PATHS": ["/test/"]}):
         response = client.get("/test/books/")
     assert "Server-Timing" not in response.headers
+
+
+@override_settings(DEBUG=True)
+def test_logs_each_finding_once_with_its_fix(
+    books: None, client: Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="pagedoctor.findings"):
+        client.get("/test/books/")
+        client.get("/test/books/")
+    (message,) = [r.getMessage() for r in caplog.records if r.name == "pagedoctor.findings"]
+    assert message.startswith("GET /test/books/: Book.author is loaded once per book (3 queries)")
+    assert 'fix: Book.objects.select_related("author") at tests/testapp/views.py:' in message
+
+
+def test_no_finding_logs_in_production(
+    books: None, client: Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="pagedoctor.findings"):
+        client.get("/test/books/")
+    assert [r for r in caplog.records if r.name == "pagedoctor.findings"] == []

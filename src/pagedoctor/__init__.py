@@ -5,10 +5,19 @@ from __future__ import annotations
 from pagedoctor.capture.events import CacheEvent, CallSite, QueryEvent, TemplateEvent, TemplateSite
 from pagedoctor.capture.recording import Recording, arecord, record
 
-# Bound after the sub-package is imported, so `pagedoctor.diagnose` is the function users call.
+# `diagnose` and `strict` are also sub-modules; binding the functions here, after the modules
+# are imported, makes `pagedoctor.diagnose(...)` and `pagedoctor.strict(...)` the functions.
 from pagedoctor.diagnose.api import diagnose
 from pagedoctor.diagnose.findings import Finding, Fix, Verification, Where
-from pagedoctor.exceptions import AuditError, PagedoctorError
+from pagedoctor.exceptions import (
+    AuditError,
+    DuplicateQueryError,
+    NPlusOneError,
+    PagedoctorError,
+    QueryWasteError,
+    ScalingError,
+)
+from pagedoctor.strict import assert_no_scaling, strict
 
 __version__ = "0.1.0.dev0"
 
@@ -16,16 +25,22 @@ __all__ = [
     "AuditError",
     "CacheEvent",
     "CallSite",
+    "DuplicateQueryError",
     "Finding",
     "Fix",
+    "NPlusOneError",
     "PagedoctorError",
     "QueryEvent",
+    "QueryWasteError",
     "Recording",
+    "ScalingError",
     "TemplateEvent",
     "TemplateSite",
     "Verification",
     "Where",
     "arecord",
+    "assert_no_scaling",
     "diagnose",
     "record",
+    "strict",
 ]

@@ -21,6 +21,9 @@ DEFAULTS: dict[str, Any] = {
     "AUDIT_URLS": [],
     # Path prefixes the middleware never records (static files are served elsewhere in production).
     "IGNORE_PATHS": ["/static/", "/media/", "/favicon.ico"],
+    # Findings strict mode and the pytest plugin let through: "app.Model.relation",
+    # "path/to/file.py" or "path/to/file.py:42".
+    "ALLOW": [],
 }
 
 
@@ -45,6 +48,10 @@ def _problem(key: str, value: Any) -> str | None:
                 and all(isinstance(u, str) and u.startswith("/") for u in v)
             ),
             'a list of paths that start with "/"',
+        ),
+        "ALLOW": (
+            lambda v: isinstance(v, list | tuple) and all(isinstance(u, str) for u in v),
+            'a list of strings like "shop.Pizza.toppings" or "shop/views.py:14"',
         ),
         "IGNORE_PATHS": (
             lambda v: isinstance(v, list | tuple) and all(isinstance(u, str) for u in v),
@@ -100,6 +107,10 @@ class Conf:
     @property
     def AUDIT_URLS(self) -> list[str]:
         return list(self._get("AUDIT_URLS"))
+
+    @property
+    def ALLOW(self) -> tuple[str, ...]:
+        return tuple(self._get("ALLOW"))
 
     @property
     def IGNORE_PATHS(self) -> tuple[str, ...]:

@@ -2,8 +2,12 @@
 
 ::
 
-    PagedoctorError          anything pagedoctor raises on purpose
-     └── AuditError          the audit cannot run as asked (bad URL file, unknown settings module)
+    PagedoctorError              anything pagedoctor raises on purpose
+     ├── AuditError              the audit cannot run as asked (bad URL file, unknown settings)
+     └── QueryWasteError         strict mode or a test found wasted queries (an AssertionError)
+          ├── NPlusOneError      a relation or query loaded once per row
+          ├── DuplicateQueryError  the same query run again with the same parameters
+          └── ScalingError       the number of queries grows with the number of rows
 
 Bad settings raise Django's ``ImproperlyConfigured`` and are reported by system checks.
 """
@@ -17,3 +21,19 @@ class PagedoctorError(Exception):
 
 class AuditError(PagedoctorError):
     """The audit cannot run as asked; the message says what to change."""
+
+
+class QueryWasteError(PagedoctorError, AssertionError):
+    """Queries were wasted where the code promised they would not be."""
+
+
+class NPlusOneError(QueryWasteError):
+    """A relation or a query ran once per row of a collection."""
+
+
+class DuplicateQueryError(QueryWasteError):
+    """The same query ran more than once with the same parameters."""
+
+
+class ScalingError(QueryWasteError):
+    """The number of queries grew with the number of rows."""

@@ -17,6 +17,9 @@ from pagedoctor.conf import conf
 from pagedoctor.report.paths import relative_path
 
 request_logger = logging.getLogger("pagedoctor.request")
+findings_logger = logging.getLogger("pagedoctor.findings")
+# Findings already logged in this process, by kind and place: each is logged once.
+_logged: set[tuple[object, ...]] = set()
 sql_logger = logging.getLogger("pagedoctor.sql")
 
 GetResponse = Callable[[HttpRequest], HttpResponseBase]
@@ -46,6 +49,7 @@ class PagedoctorMiddleware:
         if _timing_wanted(request, staff=lambda: _is_staff(_loaded_user(request))):
             add_server_timing(response, recording)
         log_request(request, response, recording)
+        log_findings(recording)
         return response
 
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
@@ -58,6 +62,7 @@ class PagedoctorMiddleware:
         if _timing_wanted(request, staff=lambda: _is_staff(_loaded_user(request))):
             add_server_timing(response, recording)
         log_request(request, response, recording)
+        log_findings(recording)
         return response
 
 
@@ -108,6 +113,26 @@ def server_timing(recording: Recording) -> str:
         f"total;dur={recording.duration_ms:.1f}",
     ]
     return ", ".join(parts)
+
+
+def log_findings(recording: Recording) -> None:
+    """In development (DEBUG), log each N+1 and duplicate query once, with its fix."""
+    if not settings.DEBUG or not findings_logger.isEnabledFor(logging.WARNING):
+        return
+    from pagedoctor.diagnose.api import diagnose
+    from pagedoctor.strict import describe
+
+    for finding in diagnose(recording):
+        where = (finding.where.file, finding.where.line) if finding.where else None
+        key = (finding.kind, where, finding.evidence.get("relation"))
+        if key not in _logged:
+            _logged.add(key)
+            findings_logger.warning("%s: %s", recording.label, describe(finding))
+
+
+def reset() -> None:
+    """Forget which findings were logged (for tests)."""
+    _logged.clear()
 
 
 def _count(n: int, one: str, many: str) -> str:
