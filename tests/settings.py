@@ -42,6 +42,6 @@ elif _DB == "mariadb":
 else:
     raise RuntimeError(f"PAGEDOCTOR_TEST_DB must be sqlite, postgres or mariadb, got {_DB!r}")
 
-INSTALLED_APPS = [*INSTALLED_APPS, "tests.testapp"]  # noqa: F405
+INSTALLED_APPS = [*INSTALLED_APPS, "tests.testapp", "tests.genericapp"]  # noqa: F405
 ROOT_URLCONF = "tests.urls"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -209,3 +209,59 @@ def test_quiet_on_awaited_lookups_on_different_lines(books: None) -> None:
         return rec
 
     assert pagedoctor.diagnose(asyncio.run(view())) == []
+
+
+def test_generic_foreign_key_and_generic_relation() -> None:
+    from tests.genericapp.models import Comment, Post
+
+    posts = [Post.objects.create(title=f"p{i}") for i in range(3)]
+    for post in posts:
+        Comment.objects.create(text="c", target=post)
+    with pagedoctor.record() as rec:
+        targets = [comment.target.title for comment in Comment.objects.all()]
+        counts = [len(post.comments.all()) for post in Post.objects.all()]
+    assert targets == ["p0", "p1", "p2"]
+    assert counts == [1, 1, 1]
+    codes = sorted(f.fix.code for f in pagedoctor.diagnose(rec) if f.fix)  # type: ignore[misc]
+    assert codes == [
+        'Comment.objects.prefetch_related("target")',
+        'Post.objects.prefetch_related("comments")',
+    ]
+
+
+def test_iterator_loops(books: None) -> None:
+    with pagedoctor.record() as rec:
+        names = [book.author.name for book in Book.objects.iterator()]
+    assert len(names) == 5
+    assert only(pagedoctor.diagnose(rec)).fix.code == 'Book.objects.select_related("author")'  # type: ignore[union-attr]
+
+
+def test_slices(books: None) -> None:
+    with pagedoctor.record() as rec:
+        names = [book.author.name for book in Book.objects.order_by("id")[:3]]
+    assert len(names) == 3
+    assert only(pagedoctor.diagnose(rec)).evidence["count"] == 3
+
+
+def test_two_relations_interleaved_in_one_loop(books: None) -> None:
+    with pagedoctor.record() as rec:
+        rows = [(b.author.name, b.publisher.name) for b in Book.objects.all()]  # type: ignore[union-attr]
+    assert len(rows) == 5
+    codes = sorted(f.fix.code for f in pagedoctor.diagnose(rec) if f.fix)  # type: ignore[misc]
+    assert codes == [
+        'Book.objects.select_related("author")',
+        'Book.objects.select_related("publisher")',
+    ]
+
+
+def test_prefetch_that_stops_one_level_short() -> None:
+    seed(products=10)
+    with pagedoctor.record() as rec:
+        pizzas = Pizza.objects.prefetch_related("toppings")
+        names = [[t.supplier.name for t in pizza.toppings.all()] for pizza in pizzas]
+    assert names
+    (finding,) = pagedoctor.diagnose(rec)
+    assert finding.evidence["relation"] == "toppings__supplier"
+    assert finding.evidence["model"] == "shop.Pizza"
+    assert finding.fix is not None
+    assert finding.fix.code == 'Pizza.objects.prefetch_related("toppings__supplier")'

@@ -84,6 +84,8 @@ class OrmTracker:
     queries: dict[int, tuple[Any, CallSite | None, LazyLoad | None]] = field(default_factory=dict)
     instances: dict[int, tuple[Model, Fetch]] = field(default_factory=dict)
     fetch_ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+    # Fetches noted early, when their results were about to be prefetched for: id(QuerySet).
+    prefetched: dict[int, Fetch] = field(default_factory=dict)
 
     def fetch_of(self, instance_id: int) -> Fetch | None:
         entry = self.instances.get(instance_id)
@@ -93,6 +95,12 @@ class OrmTracker:
 _lazy: ContextVar[LazyLoad | None] = ContextVar("pagedoctor_lazy", default=None)
 _query: ContextVar[Any] = ContextVar("pagedoctor_orm_query", default=None)
 _outer_query: ContextVar[Any] = ContextVar("pagedoctor_outer_query", default=None)
+# The queryset whose _fetch_all is running, with the caller's frame.
+_fetching: ContextVar[tuple[Any, Any] | None] = ContextVar("pagedoctor_fetching", default=None)
+# While Django prefetches: the parent fetch, its model, and the lookups.
+_prefetching: ContextVar[tuple[Fetch, Any, tuple[Any, ...]] | None] = ContextVar(
+    "pagedoctor_prefetching", default=None
+)
 # Fixes applied while a page is re-run for verification: (model label, build site) -> change.
 _fixes: ContextVar[tuple[AppliedFix, ...]] = ContextVar("pagedoctor_fixes", default=())
 
@@ -155,6 +163,8 @@ def _user_site() -> CallSite | None:
 _original_init = QuerySet.__init__
 _original_clone = getattr(QuerySet, "_clone")  # noqa: B009 - private, not in the stubs
 _original_fetch_all = QuerySet._fetch_all
+_original_prefetch = getattr(QuerySet, "_prefetch_related_objects")  # noqa: B009
+_original_iterator = getattr(QuerySet, "_iterator")  # noqa: B009 - private, not in the stubs
 _original_execute_sql = SQLCompiler.execute_sql
 
 
@@ -179,31 +189,106 @@ def _clone(self: Any) -> Any:
     return clone
 
 
+def _new_fetch(queryset: Any, tracker: OrmTracker, size: int, frame: Any) -> Fetch:
+    entry = tracker.queries.get(id(queryset.query))
+    lazy = (entry[2] if entry else None) or _lazy.get()
+    parent: Fetch | None = None
+    if lazy is None and (lazy := _prefetched_lazy(queryset)) is not None:
+        parent = _prefetching.get()[0]  # type: ignore[index]
+    elif lazy is not None:
+        parent = tracker.fetch_of(lazy.instance)
+    site, template = callsite.find(frame)
+    return Fetch(
+        id=next(tracker.fetch_ids),
+        model=_label(queryset.model),
+        built=entry[1] if entry else None,
+        iterated=site,
+        iterated_template=template,
+        lazy=lazy,
+        parent=parent,
+        size=size,
+    )
+
+
+def _remember(tracker: OrmTracker, obj: Any, fetch: Fetch) -> bool:
+    """Note which fetch produced ``obj``; False for a non-instance, or when memory is full."""
+    if not isinstance(obj, Model) or len(tracker.instances) >= INSTANCE_LIMIT:
+        return False
+    tracker.instances[id(obj)] = (obj, fetch)
+    return True
+
+
+def _note_results(queryset: Any, tracker: OrmTracker, frame: Any) -> Fetch:
+    fetch = _new_fetch(queryset, tracker, len(queryset._result_cache or ()), frame)
+    for obj in queryset._result_cache or ():
+        if not _remember(tracker, obj, fetch):
+            break
+    return fetch
+
+
 def _fetch_all(self: Any) -> None:
     tracker = _tracker()
     if tracker is None or self._result_cache is not None:
         return _original_fetch_all(self)
     _apply_fixes(self, tracker)
-    _original_fetch_all(self)
-    entry = tracker.queries.get(id(self.query))
-    lazy = (entry[2] if entry else None) or _lazy.get()
-    site, template = callsite.find(sys._getframe(1))
-    fetch = Fetch(
-        id=next(tracker.fetch_ids),
-        model=_label(self.model),
-        built=entry[1] if entry else None,
-        iterated=site,
-        iterated_template=template,
-        lazy=lazy,
-        parent=tracker.fetch_of(lazy.instance) if lazy else None,
-        size=len(self._result_cache or ()),
-    )
-    obj: Any
-    for obj in self._result_cache or ():
-        if not isinstance(obj, Model) or len(tracker.instances) >= INSTANCE_LIMIT:
-            break
-        tracker.instances[id(obj)] = (obj, fetch)
+    token = _fetching.set((self, sys._getframe(1)))
+    try:
+        _original_fetch_all(self)
+    finally:
+        _fetching.reset(token)
+    fetch = tracker.prefetched.pop(id(self), None)
+    if fetch is None:
+        _note_results(self, tracker, sys._getframe(1))
     return None
+
+
+def _prefetch_related_objects(self: Any) -> None:
+    """Note the results before Django prefetches for them, so prefetched rows know their parent."""
+    tracker = _tracker()
+    fetching = _fetching.get()
+    if tracker is None or fetching is None or fetching[0] is not self:
+        _original_prefetch(self)
+        return
+    fetch = _note_results(self, tracker, fetching[1])
+    tracker.prefetched[id(self)] = fetch
+    token = _prefetching.set((fetch, self.model, tuple(self._prefetch_related_lookups)))
+    try:
+        _original_prefetch(self)
+    finally:
+        _prefetching.reset(token)
+
+
+def _prefetched_lazy(queryset: Any) -> LazyLoad | None:
+    """Return the relation a prefetch is loading ``queryset``'s rows for, as if lazily."""
+    prefetching = _prefetching.get()
+    if prefetching is None:
+        return None
+    parent, model, lookups = prefetching
+    for lookup in lookups:
+        name = getattr(lookup, "prefetch_through", lookup).split("__")[0]
+        try:
+            related = model._meta.get_field(name).related_model
+        except Exception:  # a to_attr or a GenericForeignKey: not followed
+            continue
+        if related is queryset.model:
+            # The instance id is unused for prefetches: the parent fetch is known directly.
+            return LazyLoad(parent.model, name, "many", -parent.id)
+    return None
+
+
+def _iterator(self: Any, *args: Any, **kwargs: Any) -> Iterator[Any]:
+    """``QuerySet.iterator()`` streams rows without ``_fetch_all``: note them as they come."""
+    tracker = _tracker()
+    if tracker is None:
+        yield from _original_iterator(self, *args, **kwargs)
+        return
+    _apply_fixes(self, tracker)
+    fetch = _new_fetch(self, tracker, 0, sys._getframe(1))
+    remembering = True
+    for obj in _original_iterator(self, *args, **kwargs):
+        fetch.size += 1
+        remembering = remembering and _remember(tracker, obj, fetch)
+        yield obj
 
 
 def _execute_sql(self: SQLCompiler, *args: Any, **kwargs: Any) -> Any:
@@ -339,6 +424,8 @@ def install() -> None:
     QuerySet.__init__ = _init  # type: ignore[method-assign]
     setattr(QuerySet, "_clone", _clone)  # noqa: B010 - private, not in the stubs
     QuerySet._fetch_all = _fetch_all  # type: ignore[method-assign]
+    setattr(QuerySet, "_iterator", _iterator)  # noqa: B010
+    setattr(QuerySet, "_prefetch_related_objects", _prefetch_related_objects)  # noqa: B010
     SQLCompiler.execute_sql = _execute_sql  # type: ignore[method-assign]
     for name in ("count", "exists", "aggregate", "contains"):
         setattr(QuerySet, name, _on_copy_of_query(getattr(QuerySet, name)))
@@ -369,8 +456,10 @@ def _install_generic() -> None:
         return
     from django.contrib.contenttypes import fields as generic
 
-    generic.GenericForeignKey.__get__ = _while_loading(  # type: ignore[method-assign]
-        generic.GenericForeignKey.__get__, "generic", lambda d: d.name
+    # Django 6.1 moved GenericForeignKey's __get__ to a descriptor class of its own.
+    descriptor: Any = getattr(generic, "GenericForeignKeyDescriptor", generic.GenericForeignKey)
+    descriptor.__get__ = _while_loading(
+        descriptor.__get__, "generic", lambda d: getattr(d, "field", d).name
     )
     generic.create_generic_related_manager = _manager_factory(
         generic.create_generic_related_manager, lambda superclass, rel: str(rel.field.name)
