@@ -20,7 +20,7 @@ def test_e001_bad_values_and_unknown_keys() -> None:
     texts = sorted(m.msg for m in messages)
     assert texts == [
         "PAGEDOCTOR has an unknown key 'NOPE'; the keys are ALLOW, AUDIT_URLS, IGNORE_PATHS, "
-        "MAX_EVENTS, SAMPLE_RATE, SERVER_TIMING",
+        "MAX_EVENTS, N_PLUS_ONE_THRESHOLD, SAMPLE_RATE, SERVER_TIMING",
         "PAGEDOCTOR['SAMPLE_RATE'] must be a number between 0 and 1, got 5",
     ]
     assert all(m.hint for m in messages)

@@ -21,6 +21,8 @@ DEFAULTS: dict[str, Any] = {
     "AUDIT_URLS": [],
     # Path prefixes the middleware never records (static files are served elsewhere in production).
     "IGNORE_PATHS": ["/static/", "/media/", "/favicon.ico"],
+    # Loads of one relation, one per row, that make an N+1 (2: the least that shows scaling).
+    "N_PLUS_ONE_THRESHOLD": 2,
     # Findings strict mode and the pytest plugin let through: "app.Model.relation",
     # "path/to/file.py" or "path/to/file.py:42".
     "ALLOW": [],
@@ -48,6 +50,10 @@ def _problem(key: str, value: Any) -> str | None:
                 and all(isinstance(u, str) and u.startswith("/") for u in v)
             ),
             'a list of paths that start with "/"',
+        ),
+        "N_PLUS_ONE_THRESHOLD": (
+            lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 2,
+            "a whole number of at least 2",
         ),
         "ALLOW": (
             lambda v: isinstance(v, list | tuple) and all(isinstance(u, str) for u in v),
@@ -107,6 +113,10 @@ class Conf:
     @property
     def AUDIT_URLS(self) -> list[str]:
         return list(self._get("AUDIT_URLS"))
+
+    @property
+    def N_PLUS_ONE_THRESHOLD(self) -> int:
+        return int(self._get("N_PLUS_ONE_THRESHOLD"))
 
     @property
     def ALLOW(self) -> tuple[str, ...]:

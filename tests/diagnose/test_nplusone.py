@@ -265,3 +265,12 @@ def test_prefetch_that_stops_one_level_short() -> None:
     assert finding.evidence["model"] == "shop.Pizza"
     assert finding.fix is not None
     assert finding.fix.code == 'Pizza.objects.prefetch_related("toppings__supplier")'
+
+
+def test_the_threshold_is_a_setting(books: None, settings: object) -> None:
+    with pagedoctor.record() as rec:
+        [book.author.name for book in Book.objects.all()]
+    assert len(pagedoctor.diagnose(rec)) == 1
+    settings.PAGEDOCTOR = {"N_PLUS_ONE_THRESHOLD": 6}  # type: ignore[attr-defined]
+    assert pagedoctor.diagnose(rec) == []
+    assert len(pagedoctor.diagnose(rec, threshold=5)) == 1
