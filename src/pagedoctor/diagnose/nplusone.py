@@ -148,8 +148,9 @@ def _relation_finding(group: _Group, op: str) -> Finding:
         "built": _site(root.built),
         "iterated": f"{iterated.file}:{iterated.line}" if iterated else _site(root.iterated),
         "touched": f"{touched.file}:{touched.line}" if touched else None,
-        "fetch_peers": _fetch_peers(group, op),
     }
+    if (fetch_peers := _fetch_peers(group, op)) is not None:
+        evidence["fetch_peers"] = fetch_peers
     return Finding(
         kind="n_plus_one",
         severity="high" if count >= 10 else "medium",
