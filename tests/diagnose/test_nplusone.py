@@ -274,3 +274,25 @@ def test_the_threshold_is_a_setting(books: None, settings: object) -> None:
     settings.PAGEDOCTOR = {"N_PLUS_ONE_THRESHOLD": 6}  # type: ignore[attr-defined]
     assert pagedoctor.diagnose(rec) == []
     assert len(pagedoctor.diagnose(rec, threshold=5)) == 1
+
+
+def test_says_where_django_61_fetch_peers_would_help(books: None) -> None:
+    import django
+
+    with pagedoctor.record() as rec:
+        [(book.author.name, list(book.tags.all())) for book in Book.objects.all()]
+    evidence = {f.evidence["relation"]: f.evidence for f in pagedoctor.diagnose(rec)}
+    if django.VERSION < (6, 1):
+        assert "fetch_peers" not in evidence["author"]
+    else:
+        assert evidence["author"]["fetch_peers"].startswith(
+            "QuerySet.fetch_mode(models.FETCH_PEERS)"
+        )
+        assert evidence["tags"]["fetch_peers"].startswith("FETCH_PEERS cannot fix this")
+        # And it is true: with the fetch mode, the authors come in one query.
+        from django.db import models
+
+        with pagedoctor.record() as peers:
+            [b.author.name for b in Book.objects.fetch_mode(models.FETCH_PEERS)]  # type: ignore[attr-defined]
+        assert len(peers.queries) == 2
+        assert pagedoctor.diagnose(peers) == []
