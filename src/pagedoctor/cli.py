@@ -24,8 +24,7 @@ def add_subcommands(parser: argparse.ArgumentParser) -> None:
         description="Request each page with Django's test client under a recording, in a "
         "transaction that is rolled back, and report queries, cache calls, templates and time.",
     )
-    audit.add_argument("urls", nargs="*", metavar="URL", help="pages to audit, e.g. /pizzas/")
-    audit.add_argument("--urls-file", metavar="FILE", help="a file with one page per line")
+    _add_page_arguments(audit)
     audit.add_argument("--json", metavar="PATH", help="write the JSON report here")
     audit.add_argument("--html", metavar="PATH", help="write the HTML report here")
     audit.add_argument(
@@ -35,7 +34,33 @@ def add_subcommands(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="request each page N times and report the last (default 2: one warm-up)",
     )
-    audit.add_argument(
+    indexes = commands.add_parser(
+        "indexes",
+        help="find the queries that scan, and the indexes that make them faster",
+        description="Request the pages under a recording, EXPLAIN each SELECT they run, try each "
+        "candidate index on the database (rolled back, or created and dropped on MariaDB), and "
+        "list the indexes that turn a scan into index use and make the query faster.",
+    )
+    _add_page_arguments(indexes)
+    indexes.add_argument(
+        "--write-migrations",
+        action="store_true",
+        help="write a migration adding the advised indexes into each app",
+    )
+    indexes.add_argument(
+        "--min-rows",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="propose no index on tables with fewer rows (default 1000)",
+    )
+
+
+def _add_page_arguments(command: argparse.ArgumentParser) -> None:
+    """Add the arguments that choose the pages, shared by the commands that request them."""
+    command.add_argument("urls", nargs="*", metavar="URL", help="pages to request, e.g. /pizzas/")
+    command.add_argument("--urls-file", metavar="FILE", help="a file with one page per line")
+    command.add_argument(
         "--products",
         type=_positive_int,
         default=None,
@@ -108,4 +133,8 @@ def run(options: dict[str, Any], *, stdout: TextIO) -> int:
         from pagedoctor.audit.command import run_audit
 
         return run_audit(options, stdout=stdout)
+    if options["subcommand"] == "indexes":
+        from pagedoctor.indexes.command import run_indexes
+
+        return run_indexes(options, stdout=stdout)
     raise PagedoctorError(f"unknown command {options['subcommand']!r}")

@@ -23,3 +23,17 @@ class Book(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class Gadget(models.Model):
+    """Indexed in every way the index advisor must recognise as already covering a query."""
+
+    kind = models.CharField(max_length=20)  # no index: the advisor should propose one
+    color = models.CharField(max_length=20, db_index=True)
+    serial = models.CharField(max_length=20, unique=True)
+    maker = models.CharField(max_length=20)
+    size = models.IntegerField()
+    created = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["maker", "size"], name="testapp_gadget_maker_size")]

@@ -18,7 +18,10 @@ from pagedoctor.diagnose.findings import Finding
 Analyzer = Callable[[AuditResult], list[Finding]]
 
 # Dotted paths, so that an analyzer's module is imported only when an audit runs.
-ANALYZERS: tuple[str, ...] = ("pagedoctor.diagnose.audit.query_waste",)
+ANALYZERS: tuple[str, ...] = (
+    "pagedoctor.diagnose.audit.query_waste",
+    "pagedoctor.indexes.advisor.analyze_indexes",
+)
 
 
 def analyze(result: AuditResult, *, analyzers: tuple[str, ...] = ANALYZERS) -> list[Finding]:

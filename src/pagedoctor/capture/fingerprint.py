@@ -10,7 +10,7 @@ from sqlglot.errors import SqlglotError
 from sqlglot.tokens import Token, TokenType
 
 # Django hands drivers "%s" (format) or "%(name)s" (pyformat) placeholders; sqlglot reads "?".
-_PLACEHOLDER = re.compile(r"%\([^)]+\)s|%s")
+PLACEHOLDER = re.compile(r"%\([^)]+\)s|%s")
 
 _VALUES = {
     TokenType.PLACEHOLDER,
@@ -39,7 +39,7 @@ def fingerprint(sql: str, vendor: str | None = None) -> str:
 
 @lru_cache(maxsize=4096)
 def _fingerprint(sql: str, dialect: str) -> str:
-    text = _PLACEHOLDER.sub("?", sql)
+    text = PLACEHOLDER.sub("?", sql)
     try:
         tokens = sqlglot.Dialect.get_or_raise(dialect or None).tokenize(text)
     except SqlglotError:
