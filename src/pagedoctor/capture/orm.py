@@ -171,7 +171,8 @@ _original_execute_sql = SQLCompiler.execute_sql
 def _init(self: Any, *args: Any, **kwargs: Any) -> None:
     _original_init(self, *args, **kwargs)
     tracker = _tracker()
-    if tracker is not None and self._query is not None:
+    # A queryset made with a query is a clone: _clone notes it, with one stack walk, not two.
+    if tracker is not None and self._query is not None and kwargs.get("query") is None:
         tracker.queries[id(self._query)] = (self._query, _user_site(), _lazy.get())
 
 

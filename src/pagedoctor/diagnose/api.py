@@ -6,7 +6,7 @@ from pagedoctor.capture.recording import Recording
 from pagedoctor.conf import conf
 from pagedoctor.diagnose.duplicates import find_duplicates
 from pagedoctor.diagnose.findings import Finding
-from pagedoctor.diagnose.nplusone import find_n_plus_one
+from pagedoctor.diagnose.nplusone import n_plus_one
 
 
 def diagnose(recording: Recording, *, threshold: int | None = None) -> list[Finding]:
@@ -17,7 +17,5 @@ def diagnose(recording: Recording, *, threshold: int | None = None) -> list[Find
     """
     if threshold is None:
         threshold = conf.N_PLUS_ONE_THRESHOLD
-    return [
-        *find_n_plus_one(recording, threshold=threshold),
-        *find_duplicates(recording, threshold=threshold),
-    ]
+    n_plus_ones, their_queries = n_plus_one(recording, threshold=threshold)
+    return [*n_plus_ones, *find_duplicates(recording, skip=their_queries)]

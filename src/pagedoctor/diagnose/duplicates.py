@@ -12,7 +12,7 @@ from django.apps import apps
 from pagedoctor.capture.events import QueryEvent
 from pagedoctor.capture.recording import Recording
 from pagedoctor.diagnose.findings import Finding, Fix, Where
-from pagedoctor.diagnose.nplusone import THRESHOLD, n_plus_one_queries
+from pagedoctor.diagnose.nplusone import THRESHOLD, n_plus_one
 
 
 def model_method(file: str, function: str) -> tuple[type[Any], str, Any] | None:
@@ -27,12 +27,16 @@ def model_method(file: str, function: str) -> tuple[type[Any], str, Any] | None:
     return None
 
 
-def find_duplicates(recording: Recording, *, threshold: int = THRESHOLD) -> list[Finding]:
+def find_duplicates(
+    recording: Recording, *, threshold: int = THRESHOLD, skip: set[int] | None = None
+) -> list[Finding]:
     """Return a finding for each query run more than once with the same parameters.
 
-    Queries that belong to an N+1 (by ``threshold``) are its evidence, not duplicates.
+    Queries that belong to an N+1 (by ``threshold``; or ``skip``, their ids, when the caller
+    has them) are its evidence, not duplicates.
     """
-    skip = n_plus_one_queries(recording, threshold=threshold)
+    if skip is None:
+        skip = n_plus_one(recording, threshold=threshold)[1]
     groups: dict[tuple[str, str, str], list[QueryEvent]] = defaultdict(list)
     for query in recording.queries:
         if query.is_select and not query.many and id(query) not in skip:

@@ -84,25 +84,26 @@ def _group(recording: Recording) -> dict[tuple[object, ...], _Group]:
     return groups
 
 
-def find_n_plus_one(recording: Recording, *, threshold: int = THRESHOLD) -> list[Finding]:
-    """Return a finding for each relation or query shape loaded once per row."""
-    findings = []
+def n_plus_one(
+    recording: Recording, *, threshold: int = THRESHOLD
+) -> tuple[list[Finding], set[int]]:
+    """Return the N+1 findings, and the ids of the queries that make them up."""
+    findings: list[Finding] = []
+    ids: set[int] = set()
     for key, group in _group(recording).items():
         if key[0] == "relation" and len(group.instances) >= threshold:
             findings.append(_relation_finding(group, str(key[3])))
         elif key[0] == "shape" and len(group.params) >= threshold:
             findings.append(_shape_finding(group))
-    return findings
+        else:
+            continue
+        ids.update(id(q) for q in group.queries)
+    return findings, ids
 
 
-def n_plus_one_queries(recording: Recording, *, threshold: int = THRESHOLD) -> set[int]:
-    """Return the ids of the queries that belong to an N+1 (so duplicates skip them)."""
-    ids: set[int] = set()
-    for key, group in _group(recording).items():
-        size = len(group.instances) if key[0] == "relation" else len(group.params)
-        if size >= threshold:
-            ids.update(id(q) for q in group.queries)
-    return ids
+def find_n_plus_one(recording: Recording, *, threshold: int = THRESHOLD) -> list[Finding]:
+    """Return a finding for each relation or query shape loaded once per row."""
+    return n_plus_one(recording, threshold=threshold)[0]
 
 
 def _where(query: QueryEvent) -> Where | None:
