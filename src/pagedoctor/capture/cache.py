@@ -23,7 +23,7 @@ from django.core.cache.backends.base import BaseCache
 
 from pagedoctor.capture import callsite
 from pagedoctor.capture.events import CacheEvent
-from pagedoctor.capture.recording import active
+from pagedoctor.capture.recording import active_now
 
 _SINGLE_KEY = (
     "get",
@@ -98,7 +98,7 @@ class _Call:
             hits, misses = _outcome(self.name, self.keys, result, self.op)
         else:
             hits, misses = 0, 0
-        recordings = active()
+        recordings = active_now()
         if recordings:
             site, _ = callsite.find(sys._getframe(1))
             event = CacheEvent(
@@ -123,7 +123,7 @@ def _start(name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> _Call | 
     if outer is not None:
         outer.inner.append(name)
         return None
-    if not active():
+    if not active_now():
         return None
     op = _Operation()
     call = _Call(

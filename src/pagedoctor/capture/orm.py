@@ -34,7 +34,7 @@ from django.db.models.sql.compiler import SQLCompiler
 
 from pagedoctor.capture import callsite
 from pagedoctor.capture.events import CallSite, TemplateSite
-from pagedoctor.capture.recording import active
+from pagedoctor.capture.recording import active_now
 
 # How many instances' origins one recording remembers; past it, loads go unattributed.
 INSTANCE_LIMIT = 20_000
@@ -117,7 +117,7 @@ class AppliedFix:
 
 
 def _tracker() -> OrmTracker | None:
-    recordings = active()
+    recordings = active_now()
     return recordings[0].orm if recordings else None
 
 
@@ -293,7 +293,7 @@ def _iterator(self: Any, *args: Any, **kwargs: Any) -> Iterator[Any]:
 
 
 def _execute_sql(self: SQLCompiler, *args: Any, **kwargs: Any) -> Any:
-    if not active():
+    if not active_now():
         return _original_execute_sql(self, *args, **kwargs)
     token = _query.set(self.query)
     try:
@@ -307,7 +307,7 @@ def _on_copy_of_query(method: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(method)
     def wrapper(self: QuerySet[Any], *args: Any, **kwargs: Any) -> Any:
-        if not active():
+        if not active_now():
             return method(self, *args, **kwargs)
         token = _outer_query.set(self.query)
         try:
@@ -325,7 +325,7 @@ def _while_loading(
 
     @functools.wraps(get)
     def wrapper(self: Any, instance: Any, cls: Any = None) -> Any:
-        if instance is None or not active():
+        if instance is None or not active_now():
             return get(self, instance, cls)
         load = LazyLoad(_label(type(instance)), relation_of(self), kind, id(instance))
         token = _lazy.set(load)
@@ -358,7 +358,7 @@ def _manager_factory(create: Callable[..., Any], relation_of: Callable[..., str]
                 return queryset
 
             def _as_lazy_load(self, method: str, *args: Any, **kwargs: Any) -> Any:
-                if not active():
+                if not active_now():
                     return getattr(super(), method)(*args, **kwargs)
                 load = LazyLoad(_label(type(self.instance)), relation, "many", id(self.instance))
                 token = _lazy.set(load)

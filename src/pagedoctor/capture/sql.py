@@ -13,7 +13,7 @@ from django.db.backends.signals import connection_created
 
 from pagedoctor.capture import callsite, orm
 from pagedoctor.capture.events import QueryEvent
-from pagedoctor.capture.recording import active
+from pagedoctor.capture.recording import active_now
 
 
 def record_query(
@@ -24,7 +24,7 @@ def record_query(
     context: Mapping[str, Any],
 ) -> Any:
     """Run the statement as Django would and, while a recording is active, record it."""
-    recordings = active()
+    recordings = active_now()
     if not recordings:
         return execute(sql, params, many, context)
     started = perf_counter()

@@ -13,14 +13,14 @@ from typing import Any
 from django.template.base import Template
 
 from pagedoctor.capture.events import TemplateEvent
-from pagedoctor.capture.recording import active
+from pagedoctor.capture.recording import active_now
 
 _depth: ContextVar[int] = ContextVar("pagedoctor_template_depth", default=0)
 _original_render = Template.render
 
 
 def _render(self: Template, context: Any) -> Any:
-    recordings = active()
+    recordings = active_now()
     if not recordings:
         return _original_render(self, context)
     depth = _depth.get()
