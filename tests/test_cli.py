@@ -5,10 +5,12 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.urls import path
 
 from tests.testapp.models import Author, Book
 
@@ -84,3 +86,20 @@ def test_manage_py_runs_the_same_audit(tmp_path: Path, capsys: pytest.CaptureFix
 def test_manage_py_fails_when_a_page_fails(tmp_path: Path) -> None:
     with pytest.raises(CommandError, match="could not be audited"):
         call_command("pagedoctor", "audit", "/test/boom/", "--repeat", "1")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("command", ["audit", "indexes"])
+def test_no_pages_to_request_is_a_clear_error(settings: Any, command: str) -> None:
+    settings.ROOT_URLCONF = __name__  # urlpatterns below: routes that all take parameters
+    settings.PAGEDOCTOR = {}
+    expected = f"found no pages to request; pass URLs \\(pagedoctor {command} "
+    with pytest.raises(CommandError, match=expected):
+        call_command("pagedoctor", command)
+
+
+def _never_called(request: object, pk: int) -> None:  # pragma: no cover - only routed
+    raise AssertionError
+
+
+urlpatterns = [path("items/<int:pk>/", _never_called)]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from contextlib import ExitStack
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -14,30 +13,39 @@ from rich.console import Console
 
 from pagedoctor.audit import pages
 from pagedoctor.audit.analysis import analyze
-from pagedoctor.audit.runner import PageResult, audit_pages, site_info
+from pagedoctor.audit.runner import AuditResult, PageResult, audit_pages, site_info
 from pagedoctor.cli import DEMO_SETTINGS
 from pagedoctor.exceptions import AuditError
 from pagedoctor.report.json import build_report, write_json
 
 
-def run_audit(options: dict[str, Any], *, stdout: TextIO) -> int:
-    """Audit the pages ``options`` ask for; return 0 if every page could be audited, else 1."""
-    console = Console(file=stdout, highlight=False)
+def request_pages(
+    options: dict[str, Any], console: Console, *, command: str, repeat: int
+) -> AuditResult:
+    """Request the pages ``options`` choose, as ``pagedoctor audit`` and ``indexes`` do.
+
+    The demo is prepared when it is the site; the requests change no data and send no mail.
+    Analyses that re-run pages (verification) need ``audit_overrides()`` in force again.
+    """
     if getattr(settings, "SETTINGS_MODULE", None) == DEMO_SETTINGS:
         prepare_demo(console, products=options.get("products"))
-    with ExitStack() as stack:
-        stack.enter_context(override_settings(**audit_overrides()))
+    with override_settings(**audit_overrides()):
         client = Client()
         urls = _urls(options, client)
         if not urls:
             raise AuditError(
-                "found no pages to audit; pass URLs (pagedoctor audit /pizzas/ /menu/), "
+                f"found no pages to request; pass URLs (pagedoctor {command} /pizzas/ /menu/), "
                 "--urls-file, or list them in PAGEDOCTOR['AUDIT_URLS']"
             )
-        console.print(f"Auditing {len(urls)} pages of {site_info()['settings']} …", markup=False)
-        result = audit_pages(
-            urls, repeat=options.get("repeat") or 2, client=client, progress=_dot(console)
-        )
+        console.print(f"Requesting {len(urls)} pages of {site_info()['settings']} …", markup=False)
+        return audit_pages(urls, repeat=repeat, client=client, progress=_dot(console))
+
+
+def run_audit(options: dict[str, Any], *, stdout: TextIO) -> int:
+    """Audit the pages ``options`` ask for; return 0 if every page could be audited, else 1."""
+    console = Console(file=stdout, highlight=False)
+    result = request_pages(options, console, command="audit", repeat=options.get("repeat") or 2)
+    with override_settings(**audit_overrides()):
         analyze(result)
     report = build_report(result)
     from pagedoctor.report.terminal import render_terminal

@@ -3,19 +3,13 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from contextlib import ExitStack
 from pathlib import Path
 from typing import Any, TextIO
 
-from django.conf import settings
 from django.db import connections
-from django.test import Client, override_settings
 from rich.console import Console
 
-from pagedoctor.audit.command import _urls, audit_overrides, prepare_demo
-from pagedoctor.audit.runner import audit_pages
-from pagedoctor.cli import DEMO_SETTINGS
-from pagedoctor.exceptions import AuditError
+from pagedoctor.audit.command import request_pages
 from pagedoctor.indexes.advisor import DEFAULT_MIN_ROWS, Advice, advise
 from pagedoctor.indexes.migrations import index_migration, meta_entry, write_migration
 from pagedoctor.report.paths import relative_path
@@ -24,18 +18,8 @@ from pagedoctor.report.paths import relative_path
 def run_indexes(options: dict[str, Any], *, stdout: TextIO) -> int:
     """List the indexes the pages ``options`` name need; write migrations if asked. Return 0."""
     console = Console(file=stdout, highlight=False)
-    if getattr(settings, "SETTINGS_MODULE", None) == DEMO_SETTINGS:
-        prepare_demo(console, products=options.get("products"))
-    with ExitStack() as stack:
-        stack.enter_context(override_settings(**audit_overrides()))
-        client = Client()
-        urls = _urls(options, client)
-        if not urls:
-            raise AuditError(
-                "found no pages to request; pass URLs (pagedoctor indexes /shop/), "
-                "--urls-file, or list them in PAGEDOCTOR['AUDIT_URLS']"
-            )
-        result = audit_pages(urls, repeat=1, client=client)
+    result = request_pages(options, console, command="indexes", repeat=1)
+    urls = [page.url for page in result.pages]
     advisor = advise(
         ((page.url, page.recording) for page in result.pages),
         min_rows=options.get("min_rows") or DEFAULT_MIN_ROWS,
