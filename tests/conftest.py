@@ -119,8 +119,12 @@ def reset_process_state() -> None:
     _close_other_threads_connections()
     # Each pagedoctor registry, with its own reset function.
     from pagedoctor import middleware
+    from pagedoctor.cache import backend, stats, tracking
 
     middleware.reset()
+    tracking.reset()
+    stats.reset()
+    backend.health.down.clear()
 
 
 @pytest.fixture(autouse=True)

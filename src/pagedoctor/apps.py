@@ -10,6 +10,10 @@ class PagedoctorConfig(AppConfig):
 
     def ready(self) -> None:
         from pagedoctor import checks  # noqa: F401 - registers the system checks
+        from pagedoctor.cache import tracking
         from pagedoctor.capture.install import install
 
         install()
+        # After the recording hooks, so the tracker is the outermost wrapper and recorded
+        # query times do not include its version lookups.
+        tracking.install()

@@ -26,6 +26,8 @@ DEFAULTS: dict[str, Any] = {
     # Findings strict mode and the pytest plugin let through: "app.Model.relation",
     # "path/to/file.py" or "path/to/file.py:42".
     "ALLOW": [],
+    # The Django cache alias that holds pagedoctor's cached values and dependency versions.
+    "CACHE": "default",
 }
 
 
@@ -58,6 +60,10 @@ def _problem(key: str, value: Any) -> str | None:
         "ALLOW": (
             lambda v: isinstance(v, list | tuple) and all(isinstance(u, str) for u in v),
             'a list of strings like "shop.Pizza.toppings" or "shop/views.py:14"',
+        ),
+        "CACHE": (
+            lambda v: isinstance(v, str) and bool(v),
+            'the alias of a cache in CACHES, like "default"',
         ),
         "IGNORE_PATHS": (
             lambda v: isinstance(v, list | tuple) and all(isinstance(u, str) for u in v),
@@ -121,6 +127,10 @@ class Conf:
     @property
     def ALLOW(self) -> tuple[str, ...]:
         return tuple(self._get("ALLOW"))
+
+    @property
+    def CACHE(self) -> str:
+        return str(self._get("CACHE"))
 
     @property
     def IGNORE_PATHS(self) -> tuple[str, ...]:

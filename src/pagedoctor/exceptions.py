@@ -4,6 +4,7 @@
 
     PagedoctorError              anything pagedoctor raises on purpose
      ├── AuditError              the audit cannot run as asked (bad URL file, unknown settings)
+     ├── CacheKeyError           an argument of a cached function cannot be part of its key
      └── QueryWasteError         strict mode or a test found wasted queries (an AssertionError)
           ├── NPlusOneError      a relation or query loaded once per row
           ├── DuplicateQueryError  the same query run again with the same parameters
@@ -21,6 +22,10 @@ class PagedoctorError(Exception):
 
 class AuditError(PagedoctorError):
     """The audit cannot run as asked; the message says what to change."""
+
+
+class CacheKeyError(PagedoctorError, TypeError):
+    """An argument of a cached function or fragment cannot be part of a cache key."""
 
 
 class QueryWasteError(PagedoctorError, AssertionError):

@@ -51,6 +51,8 @@ class Recording:
         self.duration_ms = 0.0
         self._events = 0
         self.orm: OrmTracker | None = None
+        # pagedoctor's own caches, per cache alias: hits, misses, stale, invalidations, ...
+        self.treatments: dict[str, Counter[str]] = {}
         self._token: Token[tuple[Recording, ...]] | None = None
         self._task_token: Token[asyncio.Task[Any] | None] | None = None
 
