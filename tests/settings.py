@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 import sys
 
+import django
+
 from pagedoctor.demo.settings import *  # noqa: F403
 
 _DB = os.environ.get("PAGEDOCTOR_TEST_DB", "sqlite")
@@ -43,5 +45,7 @@ else:
     raise RuntimeError(f"PAGEDOCTOR_TEST_DB must be sqlite, postgres or mariadb, got {_DB!r}")
 
 INSTALLED_APPS = [*INSTALLED_APPS, "tests.testapp", "tests.genericapp"]  # noqa: F405
+if django.VERSION >= (6, 1):
+    INSTALLED_APPS += ["tests.dbcascadeapp"]  # on_delete=DB_CASCADE is new in Django 6.1
 ROOT_URLCONF = "tests.urls"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -8,6 +8,3 @@ class ShopConfig(AppConfig):
     label = "shop"
     verbose_name = "Demo shop"
     default_auto_field = "django.db.models.BigAutoField"
-
-    def ready(self) -> None:
-        from pagedoctor.demo.shop import signals  # noqa: F401 - connects the cache invalidation

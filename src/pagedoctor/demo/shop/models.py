@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from decimal import Decimal
-from typing import Any, Self
 
 from django.db import models
 from django.utils.functional import cached_property
@@ -98,24 +96,8 @@ class Flower(models.Model):
     price = models.DecimalField(max_digits=6, decimal_places=2)
     updated_at = models.DateTimeField(auto_now=True)
 
-    # The slug the row had when it was read, so that renaming a flower also forgets the copy
-    # cached under its old slug (see signals.py).
-    loaded_slug: str = ""
-
     def __str__(self) -> str:
         return self.name
-
-    @classmethod
-    def from_db(
-        cls,
-        db: str | None,
-        field_names: Collection[str],
-        values: Collection[Any],
-        **kwargs: Any,
-    ) -> Self:
-        flower = super().from_db(db, field_names, values, **kwargs)
-        flower.loaded_slug = flower.__dict__.get("slug", "")
-        return flower
 
 
 class TeamMember(models.Model):

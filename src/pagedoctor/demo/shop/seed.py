@@ -10,10 +10,8 @@ import random
 from datetime import timedelta
 from decimal import Decimal
 
-from django.core.cache import cache
 from django.db import transaction
 
-from pagedoctor.demo.shop.caching import FOOTER_FRAGMENT, fragment_key
 from pagedoctor.demo.shop.catalog import (
     ADJECTIVES,
     CHEFS,
@@ -50,7 +48,7 @@ def seed(*, products: int = DEFAULT_PRODUCTS) -> dict[str, int]:
     if products < 0:
         raise ValueError(f"products must be 0 or more, got {products}")
     with transaction.atomic():
-        created = {
+        return {
             "products": _seed_products(products),
             "categories": _seed_categories(),
             "pizzas": _seed_pizzas(),
@@ -58,11 +56,6 @@ def seed(*, products: int = DEFAULT_PRODUCTS) -> dict[str, int]:
             "team members": _seed_team(),
             "orders": _seed_orders(),
         }
-        if created["products"]:
-            # bulk_create sends no signals, so the cached footer's product count is dropped here.
-            footer = fragment_key(FOOTER_FRAGMENT)
-            transaction.on_commit(lambda: cache.delete(footer))
-    return created
 
 
 def _seed_products(total: int) -> int:
@@ -103,8 +96,7 @@ def _seed_categories() -> int:
         for position, slug in enumerate(MENU_TYPES, start=1)
         if slug not in existing
     ]
-    for category in missing:
-        category.save()  # one by one, so the cached menu is invalidated like any other change
+    Category.objects.bulk_create(missing)
     return len(missing)
 
 
@@ -147,8 +139,7 @@ def _seed_flowers() -> int:
         for slug, name, price, description in FLOWERS
         if slug not in existing
     ]
-    for flower in missing:
-        flower.save()
+    Flower.objects.bulk_create(missing)
     return len(missing)
 
 
