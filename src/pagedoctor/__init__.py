@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pagedoctor.cache import aget_or_compute, ainvalidate, cached, get_or_compute, invalidate
+from pagedoctor.cache.fragments import invalidate_fragment
 from pagedoctor.capture.events import CacheEvent, CallSite, QueryEvent, TemplateEvent, TemplateSite
 from pagedoctor.capture.recording import Recording, arecord, record
 
@@ -11,6 +13,7 @@ from pagedoctor.diagnose.api import diagnose
 from pagedoctor.diagnose.findings import Finding, Fix, Verification, Where
 from pagedoctor.exceptions import (
     AuditError,
+    CacheKeyError,
     DuplicateQueryError,
     NPlusOneError,
     PagedoctorError,
@@ -24,6 +27,7 @@ __version__ = "0.1.0.dev0"
 __all__ = [
     "AuditError",
     "CacheEvent",
+    "CacheKeyError",
     "CallSite",
     "DuplicateQueryError",
     "Finding",
@@ -38,9 +42,15 @@ __all__ = [
     "TemplateSite",
     "Verification",
     "Where",
+    "aget_or_compute",
+    "ainvalidate",
     "arecord",
     "assert_no_scaling",
+    "cached",
     "diagnose",
+    "get_or_compute",
+    "invalidate",
+    "invalidate_fragment",
     "record",
     "strict",
 ]
