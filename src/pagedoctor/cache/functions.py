@@ -7,7 +7,7 @@ import inspect
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar, overload
 
-from pagedoctor.cache import keys, values
+from pagedoctor.cache import keys, tracking, values
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -51,6 +51,7 @@ def cached(
     - ``lock``, ``stale``, ``early``: stampede control, as in :func:`pagedoctor.get_or_compute`.
     """
     chosen_tags = tuple(tags)
+    tracking.use()
 
     def decorate(function: F) -> F:
         options: dict[str, Any] = {

@@ -58,16 +58,22 @@ class Computation:
 
 _computing: ContextVar[tuple[Computation, ...]] = ContextVar("pagedoctor_computing", default=())
 
-# Whether this process has used pagedoctor's caches: until then snapshot transactions are not
-# worth a cache round trip at their start.
+# Whether this process uses pagedoctor's caches (something was decorated with @cached, a
+# {% cached %} tag parsed, a value computed): until then snapshot transactions are not worth a
+# cache round trip at their start.
 _used = False
+
+
+def use() -> None:
+    """Note that this process caches values, so transactions note the clock when they begin."""
+    global _used
+    _used = True
 
 
 @contextmanager
 def computing() -> Iterator[Computation]:
     """Collect the dependencies of what runs inside the block, nested in any outer collection."""
-    global _used
-    _used = True
+    use()
     computation = Computation()
     token = _computing.set((*_computing.get(), computation))
     try:

@@ -99,6 +99,7 @@ class _CsrfProbe:
 @register.tag("cached")
 def do_cached(parser: Parser, token: Token) -> CachedNode:
     """Parse ``{% cached TIMEOUT NAME [VARY ...] [using="ALIAS"] %}...{% endcached %}``."""
+    tracking.use()
     nodelist = parser.parse(("endcached",))
     parser.delete_first_token()
     bits = token.split_contents()
