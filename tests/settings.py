@@ -14,7 +14,12 @@ import django
 from pagedoctor.demo.settings import *  # noqa: F403
 
 _DB = os.environ.get("PAGEDOCTOR_TEST_DB", "sqlite")
-_TEST_NAME = f"test_pagedoctor_py{sys.version_info[0]}{sys.version_info[1]}"
+# PAGEDOCTOR_TEST_DB_SUFFIX keeps two runs on one server (a developer's and an editor's) from
+# dropping each other's test database.
+_TEST_NAME = (
+    f"test_pagedoctor_py{sys.version_info[0]}{sys.version_info[1]}"
+    f"{os.environ.get('PAGEDOCTOR_TEST_DB_SUFFIX', '')}"
+)
 
 if _DB == "sqlite":
     DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}

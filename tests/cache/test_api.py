@@ -80,7 +80,10 @@ def test_one_recompute_at_a_time(cache_backend: str) -> None:
     assert started.wait(5)
     second = threading.Thread(target=call)
     second.start()
-    time.sleep(0.1)  # the second caller is waiting on the lock by now
+    deadline = time.monotonic() + 5
+    while stats.totals().get("default", {}).get("lock_waits", 0) == 0:
+        assert time.monotonic() < deadline, "the second caller never waited for the lock"
+        time.sleep(0.01)
     release.set()
     first.join(5)
     second.join(5)

@@ -49,14 +49,21 @@ def custom(name: str) -> str:
 
 
 def tables_of(tags: Iterable[str]) -> set[str]:
-    """Return the tables the table and row tags among ``tags`` name."""
+    """Return the tables the table and row tags among ``tags`` name; ``*`` stands for all."""
     found = set()
     for tag in tags:
-        if tag[:2] in ("t:", "a:"):
+        if tag == EVERYTHING:
+            found.add(EVERYTHING)
+        elif tag[:2] in ("t:", "a:"):
             found.add(tag[2:])
         elif tag.startswith("r:"):
             found.add(tag[2:].split(":", 1)[0])
     return found
+
+
+def overlap(read: set[str], written: set[str]) -> bool:
+    """Return whether tables ``read`` include one of ``written`` (``*`` in ``written``: all)."""
+    return bool(written) and (EVERYTHING in written or bool(read & written))
 
 
 def key_text(key: object) -> str:

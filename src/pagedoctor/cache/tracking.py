@@ -116,13 +116,15 @@ def track(
         return execute(sql, params, many, context)
     changed = tags.write_tags(access, params, many) | _cascades(access)
     changed -= {tags.table(t) for t in backend.cache_tables()}
+    if not changed:
+        return execute(sql, params, many, context)
+    transactions.before_write(connection, changed, tags.tables_of(changed))
     try:
         return execute(sql, params, many, context)
     finally:
         # Even a statement that raised may have changed rows (a multi-statement batch, a
         # driver error after the server applied it): invalidating too much is only a miss.
-        if changed:
-            transactions.after_write(connection, changed, tags.tables_of(changed))
+        transactions.after_write(connection, changed)
 
 
 def _access(sql: str, connection: BaseDatabaseWrapper) -> Access:
@@ -167,7 +169,7 @@ def _before_read(
     needed -= {tags.table(t) for t in backend.cache_tables()}
     if not needed:
         return
-    if tags.tables_of(needed) & transactions.written_tables():
+    if tags.overlap(tags.tables_of(needed), transactions.written_tables()):
         for computation in computations:
             computation.spoil("it read what its transaction wrote and has not committed")
     if transactions.in_transaction(connection) and transactions.has_snapshot(connection):
@@ -186,6 +188,9 @@ def _before_read(
         for computation in computations:
             computation.spoil("the cache failed")
         return
+    if any(versions.is_pending(found[tag]) for tag in missing):
+        for computation in computations:
+            computation.spoil("a write to what it read is committing")
     for computation in computations:
         for tag in needed:
             computation.deps.setdefault(tag, found[tag])

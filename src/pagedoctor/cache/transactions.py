@@ -1,19 +1,30 @@
-"""Follow each connection's transactions: invalidate on commit, forget on rollback.
+"""Follow each connection's transactions: invalidate what a write changed when it commits.
 
-- In autocommit a write is committed when its statement is finished, so its tags are bumped
-  when its cursor is closed, or before the connection runs anything else, whichever is first.
-- Inside ``atomic()`` they are bumped by an ``on_commit`` callback: Django runs it when the
-  outermost block commits and drops it with a savepoint that is rolled back. pagedoctor's
-  callbacks run before the application's, so an application callback that raises cannot skip
-  an invalidation.
-- With autocommit turned off by hand (no ``atomic()``), they are bumped after ``commit()``.
+A committed write changes its tags twice (:mod:`pagedoctor.cache.versions`):
+
+1. just *before* the commit, each tag is marked pending: no value that depends on a pending tag
+   is served or stored, so nothing stale can be served between the commit and step 2;
+2. just after it, each tag gets a new version.
+
+- In autocommit the statement is its own commit: the mark is made before it runs, the bump once
+  it is finished (its cursor closed, the connection closed, the request finished, or before the
+  connection runs anything else: SQLite commits ``INSERT ... RETURNING`` only then).
+- Inside ``atomic()`` the tags ride on ``on_commit`` entries, so Django drops those of a
+  savepoint that is rolled back; ``commit()`` itself, wrapped, marks what is left, and the
+  entries bump it once autocommit is back on, before the application's callbacks (one that
+  raises cannot skip them). A rolled-back transaction invalidates nothing.
+- In a transaction begun by hand (``set_autocommit(False)``), everything it wrote is marked and
+  bumped around ``commit()``.
+
+A pending mark expires after ``versions.PENDING_SECONDS``, so a process that dies between the
+two steps cannot keep values uncached for longer than that.
 
 Per connection this also keeps the tables the current transaction wrote (its reads bypass
 cached values built from them: read-your-writes) and, for snapshot transactions, the clock when
 the transaction began (:mod:`pagedoctor.cache.tracking` explains why).
 
-``commit``, ``rollback`` and ``run_and_clear_commit_hooks`` of ``BaseDatabaseWrapper`` are
-wrapped, once; the originals run unchanged.
+``commit``, ``rollback``, ``close`` and ``run_and_clear_commit_hooks`` of ``BaseDatabaseWrapper``,
+and ``close`` of Django's cursor wrapper, are wrapped once; the originals run unchanged.
 """
 
 from __future__ import annotations
@@ -24,6 +35,8 @@ from dataclasses import dataclass, field
 from functools import wraps
 from typing import Any
 
+from django.core.cache.backends.db import DatabaseCache
+from django.core.signals import request_finished
 from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.utils import CursorWrapper
@@ -86,16 +99,6 @@ def written_tables() -> set[str]:
     return tables
 
 
-class Invalidation:
-    """An ``on_commit`` callback that bumps tags; it never raises."""
-
-    def __init__(self, tags: set[str]) -> None:
-        self.tags = tags
-
-    def __call__(self) -> None:
-        invalidate_now(self.tags)
-
-
 def invalidate_now(tags: set[str]) -> None:
     """Bump ``tags`` now; if the cache is down, keep them to bump when it answers again."""
     if not tags:
@@ -138,26 +141,54 @@ class _Lost:
 lost = _Lost()
 
 
-def after_write(connection: BaseDatabaseWrapper, tags: set[str], tables: set[str]) -> None:
-    """Invalidate ``tags`` when the write that changed them commits."""
+class Invalidation:
+    """The tags a savepoint's writes change, as an ``on_commit`` entry Django drops with it.
+
+    ``commit()`` marks them pending; Django calls this after the commit, with autocommit back
+    on, and it bumps them. It never raises, and it runs before the application's callbacks.
+    """
+
+    def __init__(self, tags: set[str]) -> None:
+        self.tags = tags
+
+    def __call__(self) -> None:
+        invalidate_now(self.tags)
+
+
+def before_write(connection: BaseDatabaseWrapper, tags: set[str], tables: set[str]) -> None:
+    """Note ``tags`` for the commit of the write that changes them, before the write runs."""
     current = state(connection)
     if connection.in_atomic_block:
         current.written |= tables
-        pending = connection.run_on_commit
+        hooks = connection.run_on_commit
         savepoints = set(connection.savepoint_ids)
         last = current.last
-        if last is not None and pending and pending[-1][1] is last and pending[-1][0] == savepoints:
-            last.tags |= tags  # same savepoint: one callback for the transaction's writes
+        if last is not None and hooks and hooks[-1][1] is last and hooks[-1][0] == savepoints:
+            last.tags |= tags  # same savepoint: one entry for the transaction's writes
             return
         current.last = Invalidation(set(tags))
-        connection.on_commit(current.last, robust=True)
-    elif connection.get_autocommit():
-        # Committed once the statement is finished, which for SQLite's INSERT ... RETURNING is
-        # when its cursor is done with: bump then (or before anything else reads).
-        current.autocommitted |= tags
-    else:
+        connection.on_commit(current.last)
+    elif not connection.get_autocommit():
         current.written |= tables
         current.manual |= tags
+    else:
+        _mark(tags)
+
+
+def _mark(tags: set[str]) -> None:
+    if not tags:
+        return
+    alias = backend.alias()
+    try:
+        versions.mark_on(alias, tags)
+    except backend.Unavailable:
+        lost.add(alias, tags)  # bumped as soon as the cache answers, before any read
+
+
+def after_write(connection: BaseDatabaseWrapper, tags: set[str]) -> None:
+    """Bump ``tags`` once an autocommit write that changed them is finished."""
+    if not in_transaction(connection):
+        state(connection).autocommitted |= tags
 
 
 def flush(connection: BaseDatabaseWrapper) -> None:
@@ -168,21 +199,67 @@ def flush(connection: BaseDatabaseWrapper) -> None:
         invalidate_now(tags)
 
 
-def flush_all() -> None:
+def flush_all(**kwargs: object) -> None:
     """Bump what every finished autocommit statement of this thread changed."""
     for connection in connections.all(initialized_only=True):
         flush(connection)
 
 
-def _ended(connection: BaseDatabaseWrapper, *, committed: bool) -> None:
+def _committing(connection: BaseDatabaseWrapper) -> set[str]:
+    """Return the tags the transaction about to commit changed, marked pending."""
+    tags = set(state(connection).manual)
+    for entry in connection.run_on_commit:
+        hook = entry[1]  # (savepoint ids, callback, robust)
+        if isinstance(hook, Invalidation):
+            tags |= hook.tags
+    _mark(tags)
+    return tags
+
+
+def _cache_shares_connections() -> bool:
+    return isinstance(backend.get(), DatabaseCache)
+
+
+def _ended(connection: BaseDatabaseWrapper) -> None:
     current = state(connection)
-    manual, current.manual = current.manual, set()
     current.written.clear()
+    current.manual.clear()
     current.began = False
     current.snapshot = None
     current.last = None
-    if committed and manual:
-        invalidate_now(manual)
+
+
+def _wrap_commit() -> None:
+    original = BaseDatabaseWrapper.commit
+    if getattr(original, "_pagedoctor", False):
+        return
+
+    @wraps(original)
+    def commit(self: BaseDatabaseWrapper) -> None:
+        if backend.internal.get():  # the database cache backend's own transaction
+            original(self)
+            return
+        tags = _committing(self)
+        manual = set(state(self).manual)
+        try:
+            original(self)
+        except BaseException:
+            invalidate_now(tags)  # the marks must go; a miss is all it costs
+            raise
+        finally:
+            _ended(self)
+        # Inside atomic() Django calls the Invalidation entries once autocommit is back on (the
+        # database cache backend cannot write before); by hand, nothing else will.
+        if manual and _cache_shares_connections():
+            # The database cache would write into the next transaction, which the application
+            # began: wait for autocommit to come back, as Django's own on_commit entries do.
+            entry: Any = (set(), Invalidation(manual), True)  # (savepoints, callback, robust)
+            self.run_on_commit.append(entry)
+        else:
+            invalidate_now(manual)
+
+    commit._pagedoctor = True  # type: ignore[attr-defined]
+    BaseDatabaseWrapper.commit = commit  # type: ignore[method-assign]
 
 
 def _wrap(name: str, after: Callable[[BaseDatabaseWrapper], None]) -> None:
@@ -192,19 +269,13 @@ def _wrap(name: str, after: Callable[[BaseDatabaseWrapper], None]) -> None:
 
     @wraps(original)
     def wrapper(self: BaseDatabaseWrapper, *args: Any, **kwargs: Any) -> Any:
-        result = original(self, *args, **kwargs)
-        after(self)
-        return result
+        try:
+            return original(self, *args, **kwargs)
+        finally:
+            after(self)
 
     wrapper._pagedoctor = True  # type: ignore[attr-defined]
     setattr(BaseDatabaseWrapper, name, wrapper)
-
-
-def _ours_first(connection: BaseDatabaseWrapper) -> None:
-    # Runs before the original: move pagedoctor's callbacks to the front of the queue.
-    hooks = connection.run_on_commit
-    if any(isinstance(hook[1], Invalidation) for hook in hooks):
-        hooks.sort(key=lambda hook: not isinstance(hook[1], Invalidation))
 
 
 def _wrap_cursor_close() -> None:
@@ -223,19 +294,26 @@ def _wrap_cursor_close() -> None:
     CursorWrapper.close = close  # type: ignore[attr-defined]
 
 
-def install() -> None:
-    """Wrap commit, rollback, cursor close and the on-commit queue, once."""
-    _wrap("commit", lambda c: _ended(c, committed=True))
-    _wrap("rollback", lambda c: _ended(c, committed=False))
-    _wrap_cursor_close()
+def _wrap_commit_hooks() -> None:
     original = BaseDatabaseWrapper.run_and_clear_commit_hooks
     if getattr(original, "_pagedoctor", False):
         return
 
     @wraps(original)
     def run_and_clear_commit_hooks(self: BaseDatabaseWrapper) -> None:
-        _ours_first(self)
+        # pagedoctor's first: an application callback that raises stops the ones after it.
+        self.run_on_commit.sort(key=lambda entry: not isinstance(entry[1], Invalidation))
         original(self)
 
     run_and_clear_commit_hooks._pagedoctor = True  # type: ignore[attr-defined]
     BaseDatabaseWrapper.run_and_clear_commit_hooks = run_and_clear_commit_hooks  # type: ignore[method-assign]
+
+
+def install() -> None:
+    """Wrap commit, rollback and close of connections, and cursors' close, once."""
+    _wrap_commit()
+    _wrap_commit_hooks()
+    _wrap("rollback", _ended)
+    _wrap("close", flush)
+    _wrap_cursor_close()
+    request_finished.connect(flush_all, dispatch_uid="pagedoctor.cache.transactions")

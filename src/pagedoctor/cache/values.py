@@ -59,7 +59,7 @@ def lookup(alias: str, key: str) -> Lookup:
     entry = backend.call(alias, lambda cache: cache.get(key))
     if not isinstance(entry, Entry):
         return Lookup()
-    if tags.tables_of(entry.deps) & transactions.written_tables():
+    if tags.overlap(tags.tables_of(entry.deps), transactions.written_tables()):
         return Lookup(previous=entry, bypassed=True)
     found = backend.call(versions_alias, lambda cache: versions.read(cache, entry.deps))
     if all(found[tag] == version for tag, version in entry.deps.items()):
@@ -91,6 +91,8 @@ def _depend_on(computation: tracking.Computation, chosen: set[str]) -> None:
     except backend.Unavailable:
         computation.spoil("the cache failed")
         return
+    if any(versions.is_pending(v) for v in found.values()):
+        computation.spoil("a write to what it depends on is committing")
     computation.deps.update(found)
 
 

@@ -7,6 +7,9 @@ every one is still the same. Equality is all that is compared, so no backend nee
 order, and a version that is evicted or lost with a restarted cache comes back as a new random
 number that no stored value can match.
 
+A write marks its tags pending (a negative version, which no stored value has) before it runs,
+and bumps them when its transaction ends (:mod:`pagedoctor.cache.transactions`).
+
 ``pagedoctor:clock`` is one more version, changed by every write: a value computed inside a
 snapshot transaction is stored only if the clock did not change since the snapshot began
 (:mod:`pagedoctor.cache.transactions`).
@@ -23,6 +26,8 @@ from django.core.cache import BaseCache
 from pagedoctor.cache import backend
 
 CLOCK = "pagedoctor:clock"
+# How long a write's pending mark lasts if its transaction never ends (the process died).
+PENDING_SECONDS = 300
 _PREFIX = "pagedoctor:v:"
 _SAFE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.:*")
 
@@ -76,6 +81,23 @@ def bump(cache: BaseCache, tags: Iterable[str]) -> None:
     chosen = {key(tag): fresh() for tag in set(tags)}
     chosen[CLOCK] = fresh()
     cache.set_many(chosen, timeout=None)
+
+
+def is_pending(version: int) -> bool:
+    """Return whether ``version`` is a pending mark: a write to the tag is about to commit."""
+    return version < 0
+
+
+def mark(cache: BaseCache, tags: Iterable[str]) -> None:
+    """Mark ``tags`` pending: until bumped, nothing that depends on them is served or stored."""
+    chosen = {key(tag): -fresh() - 1 for tag in set(tags)}
+    cache.set_many(chosen, timeout=PENDING_SECONDS)
+
+
+def mark_on(alias: str, tags: Iterable[str]) -> None:
+    """Mark ``tags`` pending in the cache ``alias``; raise ``backend.Unavailable`` on failure."""
+    chosen = list(tags)
+    backend.call(alias, lambda cache: mark(cache, chosen))
 
 
 def bump_on(alias: str, tags: Iterable[str]) -> None:
