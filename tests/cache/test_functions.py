@@ -109,3 +109,18 @@ def test_m2m_add_invalidates(cache_backend: str) -> None:
     assert tag_names(book.pk) == ["t"]
     book.tags.clear()
     assert tag_names(book.pk) == []
+
+
+def test_a_statement_with_a_known_and_a_new_dependency(cache_backend: str) -> None:
+    ann = Author.objects.create(name="Ann")
+    Book.objects.create(title="B", author=ann)
+
+    @pdcache.cached
+    def titles_by(pk: int) -> list[str]:
+        Author.objects.filter(name="Ann").exists()  # the author table becomes a dependency
+        # ... and this join reads it again, with the book table, which is new
+        return list(Book.objects.filter(author__name="Ann").values_list("title", flat=True))
+
+    assert titles_by(ann.pk) == ["B"]
+    Book.objects.update(title="C")
+    assert titles_by(ann.pk) == ["C"]

@@ -192,7 +192,7 @@ def _before_read(
         for computation in computations:
             computation.spoil("a write to what it read is committing")
     for computation in computations:
-        for tag in needed:
+        for tag in missing:
             computation.deps.setdefault(tag, found[tag])
 
 
