@@ -1,9 +1,11 @@
 from __future__ import annotations
 
-from django.core.checks import run_checks
+import pytest
+from django.conf import settings
+from django.core.checks import CheckMessage, run_checks
 from django.test import override_settings
 
-from pagedoctor.checks import MIDDLEWARE
+from pagedoctor.checks import MIDDLEWARE, SESSION_MIDDLEWARE
 
 
 def ids() -> list[str]:
@@ -53,3 +55,45 @@ def test_e002_pickle_sessions() -> None:
     (error,) = [m for m in run_checks() if m.id == "pagedoctor.E002"]
     assert "SECRET_KEY" in error.msg
     assert "JSONSerializer" in error.hint
+
+
+def deploy_messages(check_id: str) -> list[CheckMessage]:
+    return [m for m in run_checks(include_deployment_checks=True) if m.id == check_id]
+
+
+def test_w003_database_sessions_in_deployment() -> None:
+    # The demo keeps its sessions in the database on purpose; the test settings inherit that.
+    (warning,) = deploy_messages("pagedoctor.W003")
+    assert "'django.contrib.sessions.backends.db'" in warning.msg
+    assert "database" in warning.msg
+    assert "cached_db" in warning.hint
+    # The talk paired cache sessions with PickleSerializer; the advice keeps JSON (see E002).
+    assert "PickleSerializer" not in warning.hint
+    assert "Keep the JSON session serializer" in warning.hint
+    # A development check run stays quiet: the database backend is fine on a laptop.
+    assert "pagedoctor.W003" not in ids()
+
+
+@override_settings(SESSION_ENGINE="django.contrib.sessions.backends.file")
+def test_w003_file_sessions() -> None:
+    (warning,) = deploy_messages("pagedoctor.W003")
+    assert "file system" in warning.msg
+
+
+@pytest.mark.parametrize(
+    "engine",
+    [
+        "django.contrib.sessions.backends.cached_db",
+        "django.contrib.sessions.backends.cache",
+        "django.contrib.sessions.backends.signed_cookies",
+    ],
+)
+def test_w003_quiet_for_cached_and_cookie_sessions(engine: str) -> None:
+    with override_settings(SESSION_ENGINE=engine):
+        assert deploy_messages("pagedoctor.W003") == []
+
+
+def test_w003_quiet_without_the_session_middleware() -> None:
+    middleware = [m for m in settings.MIDDLEWARE if m != SESSION_MIDDLEWARE]
+    with override_settings(MIDDLEWARE=middleware):
+        assert deploy_messages("pagedoctor.W003") == []

@@ -99,3 +99,34 @@ def check_session_serializer(
             id="pagedoctor.E002",
         )
     ]
+
+
+# Session engines that read the session from the database or a file on every request that uses
+# it (and write it back when it changed).
+_STORED_SESSION_ENGINES = {
+    "django.contrib.sessions.backends.db": "database",
+    "django.contrib.sessions.backends.file": "file system",
+}
+SESSION_MIDDLEWARE = "django.contrib.sessions.middleware.SessionMiddleware"
+
+
+@register(deploy=True)
+def check_session_engine(
+    app_configs: Sequence[AppConfig] | None, **kwargs: Any
+) -> list[CheckMessage]:
+    """pagedoctor.W003: sessions are not read from the database or disk on every request."""
+    engine = str(getattr(settings, "SESSION_ENGINE", ""))
+    where = _STORED_SESSION_ENGINES.get(engine)
+    if where is None or SESSION_MIDDLEWARE not in list(getattr(settings, "MIDDLEWARE", []) or []):
+        return []
+    return [
+        Warning(
+            f"SESSION_ENGINE is {engine!r}: every request that uses the session (any page that "
+            f"reads request.user) reads it from the {where}, and writes it back when it changed.",
+            hint="Use 'django.contrib.sessions.backends.cached_db' (reads from the cache, "
+            "writes through to the database), or 'django.contrib.sessions.backends.cache' with "
+            "a persistent cache such as Redis in SESSION_CACHE_ALIAS. Keep the JSON session "
+            "serializer: a pickle serializer is no faster and lets SECRET_KEY run code.",
+            id="pagedoctor.W003",
+        )
+    ]

@@ -21,6 +21,8 @@ Analyzer = Callable[[AuditResult], list[Finding]]
 ANALYZERS: tuple[str, ...] = (
     "pagedoctor.diagnose.audit.query_waste",
     "pagedoctor.indexes.advisor.analyze_indexes",
+    "pagedoctor.diagnose.caching.page_caching",
+    "pagedoctor.diagnose.sessions.session_storage",
 )
 
 
