@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from pagedoctor.cache import aget_or_compute, ainvalidate, cached, get_or_compute, invalidate
+from pagedoctor.cache import (
+    aget_or_compute,
+    ainvalidate,
+    cache_view,
+    cached,
+    get_or_compute,
+    invalidate,
+)
 from pagedoctor.cache.fragments import invalidate_fragment
 from pagedoctor.capture.events import CacheEvent, CallSite, QueryEvent, TemplateEvent, TemplateSite
 from pagedoctor.capture.recording import Recording, arecord, record
@@ -46,6 +53,7 @@ __all__ = [
     "ainvalidate",
     "arecord",
     "assert_no_scaling",
+    "cache_view",
     "cached",
     "diagnose",
     "get_or_compute",

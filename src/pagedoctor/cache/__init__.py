@@ -14,8 +14,16 @@ from asgiref.sync import sync_to_async
 
 from pagedoctor.cache import keys, values
 from pagedoctor.cache.functions import cached
+from pagedoctor.cache.views import cache_view
 
-__all__ = ["aget_or_compute", "ainvalidate", "cached", "get_or_compute", "invalidate"]
+__all__ = [
+    "aget_or_compute",
+    "ainvalidate",
+    "cache_view",
+    "cached",
+    "get_or_compute",
+    "invalidate",
+]
 
 
 def get_or_compute(

@@ -23,4 +23,7 @@ class Command(BaseCommand):
         except PagedoctorError as exc:
             raise CommandError(str(exc)) from exc
         if status:
-            raise CommandError("some pages could not be audited", returncode=status)
+            reason = (
+                "the audit is over its budget" if status == 3 else "some pages could not be audited"
+            )
+            raise CommandError(reason, returncode=status)
