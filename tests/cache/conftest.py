@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -81,9 +82,17 @@ def cache_backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[st
         require_service("memcached")
     if name == "db":
         request.getfixturevalue("transactional_db")
-    with override_settings(CACHES={"default": backend_config(name, tmp_path)}):
+    config = backend_config(name, tmp_path)
+    shared = name in ("redis", "memcached")
+    if shared:
+        # A server other test runs may use at the same time: a namespace of this test's own
+        # instead of clearing (which would empty theirs too).
+        config["KEY_PREFIX"] = f"t{uuid.uuid4().hex[:12]}"
+    with override_settings(CACHES={"default": config}):
         if name == "db":
             call_command("createcachetable", verbosity=0)
-        caches["default"].clear()
+        if not shared:
+            caches["default"].clear()
         yield name
-        caches["default"].clear()
+        if not shared:
+            caches["default"].clear()
