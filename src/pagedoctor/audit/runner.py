@@ -15,6 +15,7 @@ from django.core.cache import caches
 from django.db import connections, transaction
 from django.test import Client
 
+from pagedoctor.cache import tracking
 from pagedoctor.capture.recording import Recording, record
 from pagedoctor.diagnose.findings import Finding
 
@@ -99,6 +100,9 @@ def audit_pages(
     """Request each URL ``repeat`` times and keep the last run: the first ones warm up caches."""
     if repeat < 1:
         raise ValueError(f"repeat must be at least 1, got {repeat}")
+    # Each page runs in a transaction of its own; the site's caches can store what such a
+    # transaction computes only if its start was noted, so note it from the first page on.
+    tracking.use()
     client = client or Client()
     pages: list[PageResult] = []
     for url in urls:
