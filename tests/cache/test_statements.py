@@ -89,3 +89,14 @@ def test_uuid_keys_read_the_same_however_they_are_passed() -> None:
 
     value = uuid.uuid4()
     assert tags.row("t", value) == tags.row("t", str(value)) == tags.row("t", value.hex)
+
+
+def test_a_write_behind_a_set_is_still_a_write() -> None:
+    sql = "SET LOCAL lock_timeout = '5s'; UPDATE shop_flower SET name = 'x' WHERE id = 3"
+    assert written(sql) == {"t:shop_flower", "r:shop_flower:3"}
+
+
+def test_a_write_to_a_table_no_model_has_changes_everything() -> None:
+    # sqlglot reads MySQL's modifier as the table's name; pagedoctor must not trust that.
+    sql = "UPDATE LOW_PRIORITY `shop_flower` SET name = 'x' WHERE id = 3"
+    assert written(sql, vendor="mysql") == {tags.EVERYTHING}

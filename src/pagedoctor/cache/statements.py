@@ -63,8 +63,11 @@ def is_plain_select(sql: str) -> bool:
 
 
 def is_inert(sql: str) -> bool:
-    """Return whether ``sql`` is transaction or session control, which touches no table data."""
-    return _INERT.match(sql) is not None
+    """Return whether ``sql`` is transaction or session control, which touches no table data.
+
+    Only a single statement: ``SET ...; UPDATE ...`` is a write.
+    """
+    return _INERT.match(sql) is not None and ";" not in sql.strip().rstrip(";")
 
 
 def analyze(sql: str, vendor: str, pk_columns: dict[str, str]) -> Access:
@@ -88,7 +91,9 @@ def _analyze(sql: str, dialect: str, pk_items: tuple[tuple[str, str], ...]) -> A
         if isinstance(statement, _DDL) or statement.find(*_DDL) is not None:
             return UNKNOWN_WRITE
         written = _writes(statement, pk_columns, named)
-        if written is None:
+        # A table no model has is likely a misreading (MySQL's UPDATE LOW_PRIORITY t reads as
+        # a table called LOW_PRIORITY): assume the write changed anything.
+        if written is None or any(w.table not in pk_columns for w in written):
             return UNKNOWN_WRITE
         writes += written
         reads += _reads(statement, pk_columns, named, {w.table for w in written})

@@ -137,12 +137,15 @@ def _note_begin(connection: BaseDatabaseWrapper) -> None:
         return
     current.began = True
     # Read the clock only at a transaction's first statement: later, its snapshot may already
-    # be older than the clock.
-    if not _used or not transactions.has_snapshot(connection):
+    # be older than the clock. Before asking the database for its isolation level, too, in
+    # case asking takes the snapshot.
+    if not _used:
         return
     try:
         current.snapshot = backend.call(backend.alias(), _clock)
     except backend.Unavailable:
+        current.snapshot = None
+    if not transactions.has_snapshot(connection):
         current.snapshot = None
 
 

@@ -37,7 +37,7 @@ from typing import Any
 
 from django.core.cache.backends.db import DatabaseCache
 from django.core.signals import request_finished
-from django.db import connections
+from django.db import DatabaseError, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.utils import CursorWrapper
 
@@ -53,9 +53,11 @@ class State:
     written: set[str] = field(default_factory=set)
     manual: set[str] = field(default_factory=set)
     autocommitted: set[str] = field(default_factory=set)
+    autocommitted_marked: set[str] = field(default_factory=set)
     began: bool = False
     snapshot: int | None = None
     last: Invalidation | None = None
+    session_level: str | None = None
 
 
 def state(connection: BaseDatabaseWrapper) -> State:
@@ -72,18 +74,74 @@ def in_transaction(connection: BaseDatabaseWrapper) -> bool:
     return connection.in_atomic_block or not connection.get_autocommit()
 
 
+_SNAPSHOT_LEVELS = ("repeatable read", "serializable")
+
+
 def has_snapshot(connection: BaseDatabaseWrapper) -> bool:
     """Return whether a transaction on ``connection`` reads from a snapshot taken at its start.
 
-    PostgreSQL and MariaDB under Django's default READ COMMITTED take a new snapshot per
-    statement; REPEATABLE READ and SERIALIZABLE keep the first one, and so does SQLite.
+    PostgreSQL and MariaDB under READ COMMITTED take a new snapshot per statement; REPEATABLE
+    READ and SERIALIZABLE keep the first one, and so does SQLite. The level is Django's
+    ``OPTIONS["isolation_level"]`` or, when Django sets none, the session's own default (the
+    server's configuration, an ``init_command``), asked of the database once per connection.
     """
+    if connection.vendor not in ("postgresql", "mysql"):
+        return True
     level = getattr(connection, "isolation_level", None)
-    if connection.vendor == "postgresql":
-        return level is not None and int(level) >= 3  # psycopg's REPEATABLE_READ, SERIALIZABLE
-    if connection.vendor == "mysql":
-        return str(level or "").lower() in ("repeatable read", "serializable")
-    return True
+    if connection.vendor == "postgresql" and level is not None and int(level) >= 3:
+        return True  # psycopg's REPEATABLE_READ and SERIALIZABLE
+    if connection.vendor == "mysql" and str(level or "").lower() in _SNAPSHOT_LEVELS:
+        return True
+    current = state(connection)
+    if current.session_level is None:
+        current.session_level = _session_level(connection)
+    return current.session_level in _SNAPSHOT_LEVELS
+
+
+def _session_level(connection: BaseDatabaseWrapper) -> str:
+    """Ask the database for the session's isolation level ("read committed", ...)."""
+    from pagedoctor.capture.recording import suspended
+
+    queries = (
+        ["SHOW transaction_isolation"]
+        if connection.vendor == "postgresql"
+        else ["SELECT @@SESSION.transaction_isolation", "SELECT @@SESSION.tx_isolation"]
+    )
+    token = backend.internal.set(True)
+    try:
+        with suspended():
+            for sql in queries:
+                try:
+                    with connection.cursor() as cursor:
+                        cursor.execute(sql)
+                        row = cursor.fetchone()
+                except DatabaseError:
+                    continue  # MariaDB before 11.1 knows only tx_isolation
+                if row:
+                    return str(row[0]).lower().replace("-", " ")
+    finally:
+        backend.internal.reset(token)
+    return "serializable"  # unknown: assume the strictest, which only stores less
+
+
+def flush_and_written() -> set[str]:
+    """Bump what this thread's finished autocommit statements changed; return written tables.
+
+    One pass over the connections for the two things every cache lookup needs first.
+    """
+    tables: set[str] = set()
+    for connection in connections.all(initialized_only=True):
+        found: State | None = getattr(connection, _STATE, None)
+        if found is None:
+            continue
+        if found.autocommitted:
+            flush(connection)
+        if found.written:
+            if in_transaction(connection):
+                tables |= found.written
+            else:
+                found.written.clear()
+    return tables
 
 
 def written_tables() -> set[str]:
@@ -99,14 +157,25 @@ def written_tables() -> set[str]:
     return tables
 
 
-def invalidate_now(tags: set[str]) -> None:
-    """Bump ``tags`` now; if the cache is down, keep them to bump when it answers again."""
+def invalidate_now(tags: set[str], *, marked: set[str] | None = None) -> None:
+    """Bump ``tags`` now, and take back the pending marks of ``marked`` (those a write made).
+
+    If the cache is down the bumps wait in ``lost`` and the marks expire on their own.
+    """
     if not tags:
         return
     alias = backend.alias()
     stats.count(alias, "invalidations", len(tags))
-    lost.add(alias, tags)
-    lost.flush(alias)
+    if not lost.flush(alias):
+        lost.add(alias, tags)
+        return
+    try:
+        if marked:
+            versions.finish_on(alias, tags, unmark=marked)
+        else:
+            versions.bump_on(alias, tags)
+    except backend.Unavailable:
+        lost.add(alias, tags)
 
 
 class _Lost:
@@ -150,9 +219,10 @@ class Invalidation:
 
     def __init__(self, tags: set[str]) -> None:
         self.tags = tags
+        self.marked: set[str] = set()
 
     def __call__(self) -> None:
-        invalidate_now(self.tags)
+        invalidate_now(self.tags, marked=self.marked)
 
 
 def before_write(connection: BaseDatabaseWrapper, tags: set[str], tables: set[str]) -> None:
@@ -172,17 +242,20 @@ def before_write(connection: BaseDatabaseWrapper, tags: set[str], tables: set[st
         current.written |= tables
         current.manual |= tags
     else:
-        _mark(tags)
+        current.autocommitted_marked |= _mark(tags)
 
 
-def _mark(tags: set[str]) -> None:
+def _mark(tags: set[str]) -> set[str]:
+    """Mark ``tags`` pending; return those marked (none if the cache failed)."""
     if not tags:
-        return
+        return set()
     alias = backend.alias()
     try:
         versions.mark_on(alias, tags)
     except backend.Unavailable:
         lost.add(alias, tags)  # bumped as soon as the cache answers, before any read
+        return set()
+    return set(tags)
 
 
 def after_write(connection: BaseDatabaseWrapper, tags: set[str]) -> None:
@@ -196,7 +269,8 @@ def flush(connection: BaseDatabaseWrapper) -> None:
     found: State | None = getattr(connection, _STATE, None)
     if found is not None and found.autocommitted:
         tags, found.autocommitted = found.autocommitted, set()
-        invalidate_now(tags)
+        marked, found.autocommitted_marked = found.autocommitted_marked, set()
+        invalidate_now(tags, marked=marked)
 
 
 def flush_all(**kwargs: object) -> None:
@@ -205,15 +279,26 @@ def flush_all(**kwargs: object) -> None:
         flush(connection)
 
 
-def _committing(connection: BaseDatabaseWrapper) -> set[str]:
-    """Return the tags the transaction about to commit changed, marked pending."""
+def _committing(connection: BaseDatabaseWrapper) -> tuple[set[str], set[str], bool]:
+    """Mark pending what the transaction about to commit changed.
+
+    Return the tags, those marked, and whether an ``on_commit`` entry will finish them (the
+    first entry takes them all, so that each mark is taken back exactly once).
+    """
     tags = set(state(connection).manual)
-    for entry in connection.run_on_commit:
-        hook = entry[1]  # (savepoint ids, callback, robust)
-        if isinstance(hook, Invalidation):
-            tags |= hook.tags
-    _mark(tags)
-    return tags
+    entries = [
+        entry[1]  # (savepoint ids, callback, robust)
+        for entry in connection.run_on_commit
+        if isinstance(entry[1], Invalidation)
+    ]
+    for hook in entries:
+        tags |= hook.tags
+    marked = _mark(tags)
+    for hook in entries:
+        hook.tags, hook.marked = set(), set()
+    if entries:
+        entries[0].tags, entries[0].marked = tags, marked
+    return tags, marked, bool(entries)
 
 
 def _cache_shares_connections() -> bool:
@@ -239,24 +324,25 @@ def _wrap_commit() -> None:
         if backend.internal.get():  # the database cache backend's own transaction
             original(self)
             return
-        tags = _committing(self)
-        manual = set(state(self).manual)
+        tags, marked, entries = _committing(self)
         try:
             original(self)
         except BaseException:
-            invalidate_now(tags)  # the marks must go; a miss is all it costs
+            invalidate_now(tags, marked=marked)  # the marks must go; a miss is all it costs
             raise
         finally:
             _ended(self)
-        # Inside atomic() Django calls the Invalidation entries once autocommit is back on (the
-        # database cache backend cannot write before); by hand, nothing else will.
-        if manual and _cache_shares_connections():
+        if entries:
+            return  # Django calls them once autocommit is back on, before the application's
+        if tags and _cache_shares_connections():
             # The database cache would write into the next transaction, which the application
             # began: wait for autocommit to come back, as Django's own on_commit entries do.
-            entry: Any = (set(), Invalidation(manual), True)  # (savepoints, callback, robust)
+            hook = Invalidation(tags)
+            hook.marked = marked
+            entry: Any = (set(), hook, True)  # (savepoints, callback, robust)
             self.run_on_commit.append(entry)
         else:
-            invalidate_now(manual)
+            invalidate_now(tags, marked=marked)
 
     commit._pagedoctor = True  # type: ignore[attr-defined]
     BaseDatabaseWrapper.commit = commit  # type: ignore[method-assign]

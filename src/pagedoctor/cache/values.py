@@ -50,16 +50,16 @@ class Lookup:
     bypassed: bool = False
 
 
-def lookup(alias: str, key: str) -> Lookup:
+def lookup(alias: str, key: str, versions_alias: str | None = None) -> Lookup:
     """Return what is stored under ``key``; raise ``Unavailable`` if the cache failed."""
-    versions_alias = backend.alias()
-    transactions.flush_all()
+    versions_alias = versions_alias or backend.alias()
+    written = transactions.flush_and_written()
     if not transactions.lost.flush(versions_alias):
         raise backend.Unavailable("invalidations are waiting for the cache")
     entry = backend.call(alias, lambda cache: cache.get(key))
     if not isinstance(entry, Entry):
         return Lookup()
-    if tags.overlap(tags.tables_of(entry.deps), transactions.written_tables()):
+    if tags.overlap(tags.tables_of(entry.deps), written):
         return Lookup(previous=entry, bypassed=True)
     found = backend.call(versions_alias, lambda cache: versions.read(cache, entry.deps))
     if all(found[tag] == version for tag, version in entry.deps.items()):
@@ -155,10 +155,11 @@ def get_or_compute(
 
     See :func:`pagedoctor.cache.get_or_compute` for the options.
     """
-    alias = backend.alias(cache)
+    versions_alias = backend.alias()
+    alias = cache or versions_alias
     chosen = {tags.custom(t) for t in tags_} | set(extra_deps)
     try:
-        found = lookup(alias, key)
+        found = lookup(alias, key, versions_alias)
     except backend.Unavailable:
         return func()
     if found.entry is not None and not _refresh_early(found.entry, early):
@@ -241,6 +242,8 @@ def _wait(
         time.sleep(_LOCK_POLL_S)
         try:
             found = lookup(alias, key)
+            if found.entry is None and not _locked_by_anyone(alias, key):
+                break  # the holder finished without storing (it could not): compute here
         except backend.Unavailable:
             break
         if found.entry is not None:
@@ -248,8 +251,12 @@ def _wait(
             for outer in tracking.enclosing():
                 outer.inherit(found.entry.deps)
             return found.entry.value
-    # The holder died or is slow: compute here rather than make the user wait longer.
+    # The holder died, is slow, or stored nothing: compute here rather than wait longer.
     return _compute_and_store(alias, key, func, chosen, timeout)
+
+
+def _locked_by_anyone(alias: str, key: str) -> bool:
+    return backend.call(alias, lambda c: c.get(f"{key}:lock")) is not None
 
 
 def _release(alias: str, lock_key: str, token: str) -> None:
@@ -317,6 +324,8 @@ async def aget_or_compute(
             await asyncio.sleep(_LOCK_POLL_S)
             try:
                 found = await sync_to_async(lookup)(alias, key)
+                if found.entry is None and not await sync_to_async(_locked_by_anyone)(alias, key):
+                    break  # the holder finished without storing: compute here
             except backend.Unavailable:
                 break
             if found.entry is not None:

@@ -7,8 +7,10 @@ every one is still the same. Equality is all that is compared, so no backend nee
 order, and a version that is evicted or lost with a restarted cache comes back as a new random
 number that no stored value can match.
 
-A write marks its tags pending (a negative version, which no stored value has) before it runs,
-and bumps them when its transaction ends (:mod:`pagedoctor.cache.transactions`).
+A write that is committing counts itself in ``pagedoctor:p:TAG`` for each tag it changes, then
+bumps the tags and takes its count back (:mod:`pagedoctor.cache.transactions`): while a count
+is above zero the tag reads as ``PENDING`` and nothing that depends on it is served or stored.
+The count is kept with the backend's ``incr``, atomic on Redis, memcached and locmem.
 
 ``pagedoctor:clock`` is one more version, changed by every write: a value computed inside a
 snapshot transaction is stored only if the clock did not change since the snapshot began
@@ -50,30 +52,49 @@ def clock(cache: BaseCache) -> int | None:
     return int(value) if value is not None else None
 
 
+PENDING = -1  # what a tag's version reads as while a write to it is committing
+
+
+def pending_key(tag: str) -> str:
+    """Return the cache key counting the writes to ``tag`` that are committing."""
+    return "pagedoctor:p:" + key(tag)[len(_PREFIX) :]
+
+
 def current(cache: BaseCache, tags: Iterable[str]) -> dict[str, int]:
-    """Return the version of each of ``tags``, giving tags that have none a fresh one."""
-    keys = {tag: key(tag) for tag in tags}
-    if not keys:
+    """Return the version of each of ``tags`` (``PENDING`` while a write to it commits).
+
+    A tag that has no version gets a fresh one.
+    """
+    chosen = list(tags)
+    if not chosen:
         return {}
-    found = cache.get_many(list(keys.values()))
-    versions = {tag: found[k] for tag, k in keys.items() if found.get(k) is not None}
-    missing = [tag for tag in keys if tag not in versions]
+    found = read(cache, chosen)
+    missing = [tag for tag, version in found.items() if version is None]
+    for tag in missing:
+        cache.add(key(tag), fresh(), timeout=None)
     if missing:
-        for tag in missing:
-            cache.add(keys[tag], fresh(), timeout=None)
         # Another process may have added or bumped it first: read what won.
-        again = cache.get_many([keys[tag] for tag in missing])
-        for tag in missing:
-            value = again.get(keys[tag])
-            versions[tag] = int(value) if value is not None else -1
-    return {tag: int(v) for tag, v in versions.items()}
+        found.update(read(cache, missing))
+    return {tag: PENDING if version is None else version for tag, version in found.items()}
 
 
 def read(cache: BaseCache, tags: Iterable[str]) -> dict[str, int | None]:
-    """Return the version of each of ``tags`` as stored, None where it has none."""
-    keys = {tag: key(tag) for tag in tags}
-    found = cache.get_many(list(keys.values())) if keys else {}
-    return {tag: found.get(k) for tag, k in keys.items()}
+    """Return the version of each of ``tags``: None where it has none, ``PENDING`` if pending.
+
+    One ``get_many`` reads both the versions and the counts of writes committing.
+    """
+    keys = {tag: (key(tag), pending_key(tag)) for tag in tags}
+    if not keys:
+        return {}
+    found = cache.get_many([k for pair in keys.values() for k in pair])
+    versions: dict[str, int | None] = {}
+    for tag, (version_key, count_key) in keys.items():
+        if int(found.get(count_key) or 0) > 0:
+            versions[tag] = PENDING
+        else:
+            version = found.get(version_key)
+            versions[tag] = int(version) if version is not None else None
+    return versions
 
 
 def bump(cache: BaseCache, tags: Iterable[str]) -> None:
@@ -83,21 +104,51 @@ def bump(cache: BaseCache, tags: Iterable[str]) -> None:
     cache.set_many(chosen, timeout=None)
 
 
-def is_pending(version: int) -> bool:
-    """Return whether ``version`` is a pending mark: a write to the tag is about to commit."""
-    return version < 0
+def is_pending(version: int | None) -> bool:
+    """Return whether ``version`` says a write to its tag is committing."""
+    return version == PENDING
 
 
 def mark(cache: BaseCache, tags: Iterable[str]) -> None:
-    """Mark ``tags`` pending: until bumped, nothing that depends on them is served or stored."""
-    chosen = {key(tag): -fresh() - 1 for tag in set(tags)}
-    cache.set_many(chosen, timeout=PENDING_SECONDS)
+    """Count one more write committing to each of ``tags``; until it ends, none is served.
+
+    A count, not a flag: two writers may commit to one tag at once, and the first to finish
+    must not clear the second's mark.
+    """
+    for tag in set(tags):
+        count_key = pending_key(tag)
+        cache.add(count_key, 0, timeout=PENDING_SECONDS)
+        try:
+            cache.incr(count_key)
+        except ValueError:  # expired between the two calls
+            cache.add(count_key, 1, timeout=PENDING_SECONDS)
+
+
+def take_back(cache: BaseCache, tags: Iterable[str]) -> None:
+    """Count one write fewer committing to each of ``tags``."""
+    for tag in set(tags):
+        try:
+            if cache.decr(pending_key(tag)) <= 0:
+                cache.delete(pending_key(tag))
+        except ValueError:  # expired: nothing left to undo
+            pass
 
 
 def mark_on(alias: str, tags: Iterable[str]) -> None:
     """Mark ``tags`` pending in the cache ``alias``; raise ``backend.Unavailable`` on failure."""
     chosen = list(tags)
     backend.call(alias, lambda cache: mark(cache, chosen))
+
+
+def finish_on(alias: str, tags: Iterable[str], *, unmark: Iterable[str]) -> None:
+    """Bump ``tags``, then take back the marks of ``unmark``; raise ``backend.Unavailable``."""
+    chosen, marked = list(tags), list(unmark)
+
+    def finish(cache: BaseCache) -> None:
+        bump(cache, chosen)  # first: the mark must cover the moment the new version lands
+        take_back(cache, marked)
+
+    backend.call(alias, finish)
 
 
 def bump_on(alias: str, tags: Iterable[str]) -> None:
