@@ -34,6 +34,30 @@ def add_subcommands(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="request each page N times and report the last (default 2: one warm-up)",
     )
+    audit.add_argument(
+        "--budget",
+        metavar="FILE",
+        help="a TOML budget (max queries and ms per URL pattern, finding kinds that fail); "
+        "exit 3 when the run exceeds it (docs/ci.md)",
+    )
+    audit.add_argument(
+        "--baseline",
+        metavar="OLD.json",
+        help="compare each page with this earlier --json report: queries, ms, finding kinds",
+    )
+    audit.add_argument(
+        "--baseline-map",
+        action="append",
+        metavar="NEW=OLD",
+        help="compare pages under the URL prefix NEW with the baseline's under OLD "
+        "(e.g. /fixed/=/); repeatable",
+    )
+    audit.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="print only problems and the verdict (for CI logs)",
+    )
     indexes = commands.add_parser(
         "indexes",
         help="find the queries that scan, and the indexes that make them faster",
@@ -54,6 +78,21 @@ def add_subcommands(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="propose no index on tables with fewer rows (default 1000)",
     )
+    _add_capacity_command(commands)
+
+
+def _add_capacity_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``pagedoctor capacity``; its own options live in ``capacity/arguments.py``."""
+    from pagedoctor.capacity.arguments import add_capacity_arguments
+
+    capacity = commands.add_parser(
+        "capacity",
+        help="measure how many views a day each page can serve, under gunicorn and wrk",
+        description="Serve the site with gunicorn on the loopback interface, ramp wrk's "
+        "concurrent connections on each page, and report the highest rate whose p95 latency "
+        "stays under the target, as views per day (naive and under a peak model).",
+    )
+    add_capacity_arguments(capacity)
 
 
 def _add_page_arguments(command: argparse.ArgumentParser) -> None:
@@ -66,6 +105,25 @@ def _add_page_arguments(command: argparse.ArgumentParser) -> None:
         default=None,
         metavar="N",
         help="demo only: how many products to seed (default: the seed command's)",
+    )
+    command.add_argument(
+        "--per-route",
+        type=_positive_int,
+        default=1,
+        metavar="N",
+        help="pages found on their own: at most N of each route, e.g. N products (default 1)",
+    )
+    command.add_argument(
+        "--crawl",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="follow same-site links of the requested pages to up to N more pages (default: off)",
+    )
+    command.add_argument(
+        "--user",
+        metavar="NAME",
+        help="log in as this existing user (by username) before requesting the pages",
     )
 
 
@@ -133,6 +191,10 @@ def run(options: dict[str, Any], *, stdout: TextIO) -> int:
         from pagedoctor.audit.command import run_audit
 
         return run_audit(options, stdout=stdout)
+    if options["subcommand"] == "capacity":
+        from pagedoctor.capacity.command import run_capacity
+
+        return run_capacity(options, stdout=stdout)
     if options["subcommand"] == "indexes":
         from pagedoctor.indexes.command import run_indexes
 

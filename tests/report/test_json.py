@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 from django.test import Client
 
+from pagedoctor.audit.analysis import analyze
 from pagedoctor.audit.runner import audit_pages
 from pagedoctor.diagnose.findings import Finding, Fix, Verification, Where
 from pagedoctor.report.json import SCHEMA, TIMELINE_LIMIT, build_report, finding_data, write_json
@@ -90,3 +91,55 @@ def test_finding_paths_are_relative() -> None:
     assert data["fix"]["file"] == "tests/report/test_json.py"
     assert data["verified"]["queries_after"] == 1
     json.dumps(data)
+
+
+def test_the_ranking_is_an_added_field_over_the_reports_findings(
+    books: None, tmp_path: Path
+) -> None:
+    result = audit_pages(["/test/books/"], repeat=1, client=Client())
+    analyze(result)
+    path = tmp_path / "report.json"
+    write_json(build_report(result), path)
+    data = json.loads(path.read_text())
+
+    assert data["schema"] == "pagedoctor.report/1"
+    assert set(data) == {
+        "schema",
+        "generated",
+        "pagedoctor",
+        "site",
+        "pages",
+        "findings",
+        "ranking",
+    }
+    for entry in data["ranking"]:
+        assert set(entry) == {
+            "rank", "findings", "kind", "severity", "title", "pages", "saving", "fix", "where",
+        }  # fmt: skip
+        assert set(entry["saving"]) == {"ms", "basis", "total_ms", "how"}
+    ranked = sorted(finding_id for entry in data["ranking"] for finding_id in entry["findings"])
+    assert ranked == sorted(finding["id"] for finding in data["findings"])
+    (entry,) = [entry for entry in data["ranking"] if entry["kind"] == "n_plus_one"]
+    finding = next(f for f in data["findings"] if f["id"] == entry["findings"][0])
+    assert entry["title"] == finding["message"] == "Book.author is loaded once per book (3 queries)"
+    assert entry["pages"] == ["/test/books/"]
+    assert entry["fix"] == 'Book.objects.select_related("author") at tests/testapp/views.py:16'
+
+
+def test_a_report_without_findings_ranks_nothing() -> None:
+    assert build_report(audit_pages([], repeat=1))["ranking"] == []
+
+
+@pytest.mark.django_db(transaction=True)  # TestCase never commits: nothing would be stored
+def test_a_page_reports_what_pagedoctors_caches_did() -> None:
+    from django.test import override_settings
+
+    from pagedoctor.demo.shop.seed import seed
+
+    seed(products=10)
+    with override_settings(ROOT_URLCONF="pagedoctor.demo.urls"):
+        report = build_report(audit_pages(["/fixed/team/", "/team/"], repeat=2))
+    fixed, slow = report["pages"]
+    assert fixed["treatments"]["default"]["hits"] >= 3  # menu, footer, team: all from the cache
+    assert fixed["treatments"]["default"]["misses"] == 0
+    assert slow["treatments"] == {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -13,6 +14,8 @@ from rich.console import Console
 
 from pagedoctor.audit import pages
 from pagedoctor.audit.analysis import analyze
+from pagedoctor.audit.crawl import LinkClient, follow_links
+from pagedoctor.audit.login import logged_in
 from pagedoctor.audit.runner import AuditResult, PageResult, audit_pages, site_info
 from pagedoctor.cli import DEMO_SETTINGS
 from pagedoctor.exceptions import AuditError
@@ -30,52 +33,107 @@ def request_pages(
     if getattr(settings, "SETTINGS_MODULE", None) == DEMO_SETTINGS:
         prepare_demo(console, products=options.get("products"))
     with override_settings(**audit_overrides()):
-        client = Client()
-        urls = _urls(options, client)
-        if not urls:
-            raise AuditError(
-                f"found no pages to request; pass URLs (pagedoctor {command} /pizzas/ /menu/), "
-                "--urls-file, or list them in PAGEDOCTOR['AUDIT_URLS']"
+        client = LinkClient() if options.get("crawl") else Client()
+        user = options.get("user")
+        with logged_in(client, user):
+            plan = _urls(options, client)
+            if not plan.urls:
+                raise AuditError(
+                    f"found no pages to request; pass URLs (pagedoctor {command} /pizzas/ "
+                    "/menu/), --urls-file, or list them in PAGEDOCTOR['AUDIT_URLS']"
+                )
+            for line in plan.report_lines():
+                console.print(line, markup=False)
+            as_user = f" as {user}" if user else ""
+            console.print(
+                f"Requesting {pages.plural(len(plan.urls), 'page')} of "
+                f"{site_info()['settings']}{as_user} ({plan.summary()}) …",
+                markup=False,
             )
-        console.print(f"Requesting {len(urls)} pages of {site_info()['settings']} …", markup=False)
-        return audit_pages(urls, repeat=repeat, client=client, progress=_dot(console))
+            result = audit_pages(
+                plan.urls,
+                repeat=repeat,
+                client=client,
+                progress=_dot(console, total=len(plan.urls)),
+            )
+            if isinstance(client, LinkClient):
+                more = partial(audit_pages, repeat=repeat, client=client, progress=_dot(console))
+                line = follow_links(
+                    client,
+                    plan,
+                    limit=options["crawl"],
+                    request=lambda urls: result.pages.extend(more(urls).pages),
+                )
+                console.print(line, markup=False)
+            return result
 
 
 def run_audit(options: dict[str, Any], *, stdout: TextIO) -> int:
-    """Audit the pages ``options`` ask for; return 0 if every page could be audited, else 1."""
-    console = Console(file=stdout, highlight=False)
-    result = request_pages(options, console, command="audit", repeat=options.get("repeat") or 2)
-    with override_settings(**audit_overrides()):
-        analyze(result)
-    report = build_report(result)
-    from pagedoctor.report.terminal import render_terminal
+    """Audit the pages ``options`` ask for, print and write the reports; return the exit status.
 
-    render_terminal(report, console=console)
-    _write(options.get("json"), console, lambda path: write_json(report, path))
+    0: every page was audited and is within the budget; 1: a page failed (5xx or raised);
+    3: over the budget (limits, ``fail_on`` findings, regressions). See docs/ci.md.
+    """
+    from pagedoctor.audit.budget import judge, read_gate
+    from pagedoctor.audit.progress import AuditProgress
+    from pagedoctor.report.terminal import render_problems, render_terminal, render_verdict
+
+    # Read the budget and the baseline first: a mistake in them should not wait for the audit.
+    gate = read_gate(
+        budget=options.get("budget"),
+        baseline=options.get("baseline"),
+        baseline_map=options.get("baseline_map") or (),
+    )
+    console = Console(file=stdout, highlight=False)
+    # What only tells how the audit goes; --quiet leaves problems and the verdict alone.
+    chatter = Console(file=stdout, highlight=False, quiet=bool(options.get("quiet")))
+    with AuditProgress(chatter) as progress:
+        result = request_pages(options, chatter, command="audit", repeat=options.get("repeat") or 2)
+        progress.step("verifying fixes")
+        with override_settings(**audit_overrides()):
+            analyze(result)
+    report = build_report(result)
+    status = judge(report, gate)
+    if options.get("quiet"):
+        render_problems(report, console=console)
+    else:
+        render_terminal(report, console=console)
+    _write(options.get("json"), chatter, lambda path: write_json(report, path))
     if options.get("html"):
         from pagedoctor.report.html import render_html
 
         _write(
             options["html"],
-            console,
+            chatter,
             lambda path: Path(path).write_text(render_html(report), encoding="utf-8"),
         )
-    return 0 if result.ok else 1
+    render_verdict(report, status=status, console=console)
+    return status
 
 
-def _urls(options: dict[str, Any], client: Client) -> list[str]:
-    urls = [pages.normalize(u) for u in options.get("urls") or []]
-    if options.get("urls_file"):
-        urls += pages.read_url_file(options["urls_file"])
-    return pages.dedupe(urls) if urls else pages.discover(client)
+def _urls(options: dict[str, Any], client: Client) -> pages.Plan:
+    per_route = options.get("per_route") or 1
+    if options.get("urls") or options.get("urls_file"):
+        urls = options.get("urls") or []
+        return pages.given(urls, url_file=options.get("urls_file"), per_route=per_route)
+    return pages.discover(client, per_route=per_route)
 
 
-def _dot(console: Console) -> Any:
+def _dot(console: Console, total: int | None = None) -> Any:
+    from rich.markup import escape
+
+    from pagedoctor.audit.progress import current as current_progress
+
     def progress(page: PageResult) -> None:
         if not page.ok:
             console.print(
-                f"[red]✗[/red] {page.url} answered {page.status}", markup=True, highlight=False
+                f"[red]✗[/red] {escape(page.url)} answered {page.status}",
+                markup=True,
+                highlight=False,
             )
+        shown = current_progress()
+        if shown is not None:
+            shown.page_done(page.url, total=total)
 
     return progress
 

@@ -9,7 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pagedoctor
+from pagedoctor.audit.ranking import rank
 from pagedoctor.audit.runner import AuditResult, PageResult
+from pagedoctor.cache import stats
 from pagedoctor.capture.events import CacheEvent, CallSite, QueryEvent, TemplateEvent
 from pagedoctor.capture.recording import Recording
 from pagedoctor.diagnose.findings import Finding
@@ -21,7 +23,7 @@ TIMELINE_LIMIT = 500
 
 def build_report(result: AuditResult) -> dict[str, Any]:
     """Return the report as plain data, ready for ``json.dumps`` and the renderers."""
-    return {
+    report: dict[str, Any] = {
         "schema": SCHEMA,
         "generated": datetime.now(UTC).isoformat(timespec="seconds"),
         "pagedoctor": pagedoctor.__version__,
@@ -29,6 +31,9 @@ def build_report(result: AuditResult) -> dict[str, Any]:
         "pages": [_page(page) for page in result.pages],
         "findings": [finding_data(f) for f in result.findings],
     }
+    # Added within /1: what to fix first, from the fields above alone.
+    report["ranking"] = rank(report)
+    return report
 
 
 def write_json(report: dict[str, Any], path: str | Path) -> None:
@@ -51,6 +56,10 @@ def _page(page: PageResult) -> dict[str, Any]:
         "findings": list(page.findings),
         "cache_ms": round(recording.cache_ms, 1),
         "template_ms": round(recording.template_ms, 1),
+        "treatments": {
+            alias: {kind: counts[kind] for kind in stats.KINDS}
+            for alias, counts in sorted(recording.treatments.items())
+        },
         "error": page.error,
         "timeline": timeline[:TIMELINE_LIMIT],
         "timeline_dropped": max(0, len(timeline) - TIMELINE_LIMIT) + recording.dropped,
