@@ -21,8 +21,8 @@ def test_e001_bad_values_and_unknown_keys() -> None:
     messages = [m for m in run_checks() if m.id == "pagedoctor.E001"]
     texts = sorted(m.msg for m in messages)
     assert texts == [
-        "PAGEDOCTOR has an unknown key 'NOPE'; the keys are ALLOW, AUDIT_URLS, CACHE, IGNORE_PATHS, "
-        "MAX_EVENTS, N_PLUS_ONE_THRESHOLD, SAMPLE_RATE, SERVER_TIMING",
+        "PAGEDOCTOR has an unknown key 'NOPE'; the keys are ALLOW, AUDIT_URLS, CACHE, "
+        "IGNORE_PATHS, MAX_EVENTS, N_PLUS_ONE_THRESHOLD, SAMPLE_RATE, SERVER_TIMING",
         "PAGEDOCTOR['SAMPLE_RATE'] must be a number between 0 and 1, got 5",
     ]
     assert all(m.hint for m in messages)

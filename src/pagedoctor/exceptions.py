@@ -5,6 +5,7 @@
     PagedoctorError              anything pagedoctor raises on purpose
      ├── AuditError              the audit cannot run as asked (bad URL file, unknown settings)
      ├── CacheKeyError           an argument of a cached function cannot be part of its key
+     ├── CapacityError           pagedoctor capacity cannot measure (pagedoctor.capacity.errors)
      └── QueryWasteError         strict mode or a test found wasted queries (an AssertionError)
           ├── NPlusOneError      a relation or query loaded once per row
           ├── DuplicateQueryError  the same query run again with the same parameters

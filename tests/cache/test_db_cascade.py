@@ -10,7 +10,7 @@ import pagedoctor.cache as pdcache
 if django.VERSION < (6, 1):
     pytest.skip("on_delete=DB_CASCADE is new in Django 6.1", allow_module_level=True)
 
-from tests.dbcascadeapp.models import Jar, Lid, Shelf  # noqa: E402
+from tests.dbcascadeapp.models import Jar, Lid, Shelf
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
