@@ -12,13 +12,12 @@ from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.core.cache import cache
 from django.core.mail import send_mail
 from django.db.models import Count, Sum
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
-from pagedoctor.demo.shop.caching import TIMEOUT, flower_key
+from pagedoctor.demo.shop.caching import flower_by_slug
 from pagedoctor.demo.shop.catalog import DEFAULT_PRODUCT_TYPE, PRODUCT_TYPES
 from pagedoctor.demo.shop.mail import send_mail_after_commit
 from pagedoctor.demo.shop.models import (
@@ -144,12 +143,10 @@ def flower_detail(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def flower_detail_fixed(request: HttpRequest, slug: str) -> HttpResponse:
-    """Show a flower from the object cache; ``signals.forget_flower`` drops stale copies."""
-    key = flower_key(slug)
-    flower: Flower | None = cache.get(key)
+    """Show a flower from pagedoctor's cache, invalidated when a write to it commits."""
+    flower = flower_by_slug(slug)
     if flower is None:
-        flower = get_object_or_404(Flower, slug=slug)
-        cache.set(key, flower, TIMEOUT)
+        raise Http404(f"No flower is called {slug!r}")
     return render(request, "shop/flower_detail.html", {"base_template": FIXED, "flower": flower})
 
 
@@ -160,8 +157,8 @@ def team(request: HttpRequest) -> HttpResponse:
 
 
 def team_fixed(request: HttpRequest) -> HttpResponse:
-    """Show the team from a cached fragment; ``signals.forget_team`` deletes it on change."""
-    # Lazy: the queryset runs only when the {% cache %} fragment misses.
+    """Show the team from a cached fragment, invalidated when a team change commits."""
+    # Lazy: the queryset runs only when the {% cached %} fragment misses.
     members = TeamMember.objects.all()
     return render(request, "shop/team_fixed.html", {"base_template": FIXED, "members": members})
 
