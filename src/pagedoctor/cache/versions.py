@@ -19,6 +19,7 @@ snapshot transaction is stored only if the clock did not change since the snapsh
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import secrets
 from collections.abc import Iterable
@@ -28,8 +29,13 @@ from django.core.cache import BaseCache
 from pagedoctor.cache import backend
 
 CLOCK = "pagedoctor:clock"
+# Set for LOST_SECONDS once a process finds that the cache lost everything.
+LOST = "pagedoctor:lost"
 # How long a write's pending mark lasts if its transaction never ends (the process died).
 PENDING_SECONDS = 300
+# How long tags stay pending after the cache lost everything, marks included: long enough for
+# the writes that were committing to finish and bump.
+LOST_SECONDS = 30
 _PREFIX = "pagedoctor:v:"
 _SAFE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.:*")
 
@@ -48,8 +54,24 @@ def fresh() -> int:
 
 def clock(cache: BaseCache) -> int | None:
     """Return the clock's version, or None if it has none (never set, or evicted)."""
+    global _clock_seen
     value = cache.get(CLOCK)
-    return int(value) if value is not None else None
+    if value is None:
+        return None
+    _clock_seen = True
+    return int(value)
+
+
+# Whether this process has seen the clock: once it has, a clock that is gone means the cache
+# lost everything, not that it is new.
+_clock_seen = False
+
+
+def _lost_everything(cache: BaseCache) -> bool:
+    if clock(cache) is not None or not _clock_seen:
+        return False
+    cache.add(CLOCK, fresh(), timeout=None)
+    return True
 
 
 PENDING = -1  # what a tag's version reads as while a write to it is committing
@@ -70,6 +92,10 @@ def current(cache: BaseCache, tags: Iterable[str]) -> dict[str, int]:
         return {}
     found = read(cache, chosen)
     missing = [tag for tag, version in found.items() if version is None]
+    if missing and _lost_everything(cache):
+        # The cache was emptied (a restart, a flush) and with it the marks of writes that were
+        # committing: nothing is served or stored until such a write has had time to finish.
+        cache.set(LOST, 1, timeout=LOST_SECONDS)
     for tag in missing:
         cache.add(key(tag), fresh(), timeout=None)
     if missing:
@@ -86,7 +112,9 @@ def read(cache: BaseCache, tags: Iterable[str]) -> dict[str, int | None]:
     keys = {tag: (key(tag), pending_key(tag)) for tag in tags}
     if not keys:
         return {}
-    found = cache.get_many([k for pair in keys.values() for k in pair])
+    found = cache.get_many([LOST, *(k for pair in keys.values() for k in pair)])
+    if found.get(LOST):
+        return dict.fromkeys(keys, PENDING)
     versions: dict[str, int | None] = {}
     for tag, (version_key, count_key) in keys.items():
         if int(found.get(count_key) or 0) > 0:
@@ -99,9 +127,11 @@ def read(cache: BaseCache, tags: Iterable[str]) -> dict[str, int | None]:
 
 def bump(cache: BaseCache, tags: Iterable[str]) -> None:
     """Give each of ``tags``, and the clock, a new version."""
+    global _clock_seen
     chosen = {key(tag): fresh() for tag in set(tags)}
     chosen[CLOCK] = fresh()
     cache.set_many(chosen, timeout=None)
+    _clock_seen = True
 
 
 def is_pending(version: int | None) -> bool:
@@ -127,11 +157,10 @@ def mark(cache: BaseCache, tags: Iterable[str]) -> None:
 def take_back(cache: BaseCache, tags: Iterable[str]) -> None:
     """Count one write fewer committing to each of ``tags``."""
     for tag in set(tags):
-        try:
-            if cache.decr(pending_key(tag)) <= 0:
-                cache.delete(pending_key(tag))
-        except ValueError:  # expired: nothing left to undo
-            pass
+        # Left at 0 rather than deleted: deleting would erase a mark another writer may have
+        # added in between. The key expires on its own.
+        with contextlib.suppress(ValueError):  # expired: nothing left to undo
+            cache.decr(pending_key(tag))
 
 
 def mark_on(alias: str, tags: Iterable[str]) -> None:
