@@ -273,7 +273,7 @@ def install() -> None:
 def reset() -> None:
     """Forget cached model metadata and pending bumps (tests)."""
     global _used
-    versions._clock_seen = False
+    versions._alive_seen = False
     pk_columns.cache_clear()
     db_cascades.cache_clear()
     transactions.lost.clear()

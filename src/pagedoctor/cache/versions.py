@@ -31,11 +31,12 @@ from pagedoctor.cache import backend
 CLOCK = "pagedoctor:clock"
 # Set for LOST_SECONDS once a process finds that the cache lost everything.
 LOST = "pagedoctor:lost"
+ALIVE = "pagedoctor:alive"
 # How long a write's pending mark lasts if its transaction never ends (the process died).
 PENDING_SECONDS = 300
 # How long tags stay pending after the cache lost everything, marks included: long enough for
 # the writes that were committing to finish and bump.
-LOST_SECONDS = 30
+LOST_SECONDS = 5
 _PREFIX = "pagedoctor:v:"
 _SAFE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.:*")
 
@@ -54,24 +55,27 @@ def fresh() -> int:
 
 def clock(cache: BaseCache) -> int | None:
     """Return the clock's version, or None if it has none (never set, or evicted)."""
-    global _clock_seen
     value = cache.get(CLOCK)
-    if value is None:
-        return None
-    _clock_seen = True
-    return int(value)
+    return int(value) if value is not None else None
 
 
-# Whether this process has seen the clock: once it has, a clock that is gone means the cache
-# lost everything, not that it is new.
-_clock_seen = False
+# Whether this process has seen ALIVE, a key only this check writes: once it has, ALIVE gone
+# means the cache lost everything (a restart, a flush), not that it is new.
+_alive_seen = False
 
 
 def _lost_everything(cache: BaseCache) -> bool:
-    if clock(cache) is not None or not _clock_seen:
-        return False
-    cache.add(CLOCK, fresh(), timeout=None)
-    return True
+    """Note ALIVE; return whether the cache lost everything since this process last saw it.
+
+    The marks of the writes that were committing went with it, so for ``LOST_SECONDS`` every
+    tag reads as pending: nothing is served or stored until those writes have had time to end.
+    """
+    global _alive_seen
+    cache.add(ALIVE, 1, timeout=None)
+    lost, _alive_seen = _alive_seen, True
+    if lost:
+        cache.set(LOST, 1, timeout=LOST_SECONDS)
+    return lost
 
 
 PENDING = -1  # what a tag's version reads as while a write to it is committing
@@ -92,10 +96,6 @@ def current(cache: BaseCache, tags: Iterable[str]) -> dict[str, int]:
         return {}
     found = read(cache, chosen)
     missing = [tag for tag, version in found.items() if version is None]
-    if missing and _lost_everything(cache):
-        # The cache was emptied (a restart, a flush) and with it the marks of writes that were
-        # committing: nothing is served or stored until such a write has had time to finish.
-        cache.set(LOST, 1, timeout=LOST_SECONDS)
     for tag in missing:
         cache.add(key(tag), fresh(), timeout=None)
     if missing:
@@ -112,7 +112,12 @@ def read(cache: BaseCache, tags: Iterable[str]) -> dict[str, int | None]:
     keys = {tag: (key(tag), pending_key(tag)) for tag in tags}
     if not keys:
         return {}
-    found = cache.get_many([LOST, *(k for pair in keys.values() for k in pair)])
+    global _alive_seen
+    found = cache.get_many([LOST, ALIVE, *(k for pair in keys.values() for k in pair)])
+    if found.get(ALIVE) is not None:
+        _alive_seen = True
+    elif _lost_everything(cache):
+        return dict.fromkeys(keys, PENDING)
     if found.get(LOST):
         return dict.fromkeys(keys, PENDING)
     versions: dict[str, int | None] = {}
@@ -127,11 +132,9 @@ def read(cache: BaseCache, tags: Iterable[str]) -> dict[str, int | None]:
 
 def bump(cache: BaseCache, tags: Iterable[str]) -> None:
     """Give each of ``tags``, and the clock, a new version."""
-    global _clock_seen
     chosen = {key(tag): fresh() for tag in set(tags)}
     chosen[CLOCK] = fresh()
     cache.set_many(chosen, timeout=None)
-    _clock_seen = True
 
 
 def is_pending(version: int | None) -> bool:
