@@ -38,13 +38,6 @@ pytestmark = [
         reason="runs on PostgreSQL only (PAGEDOCTOR_TEST_DB=postgres): processes must share "
         "the test database",
     ),
-    # Not in the default run: in about one run in three it still finds one or two reads that
-    # are one write behind, while that write is in flight (see issue #5's note); run it with
-    # PAGEDOCTOR_STRESS=1.
-    pytest.mark.skipif(
-        os.environ.get("PAGEDOCTOR_STRESS") != "1",
-        reason="the concurrency harness runs with PAGEDOCTOR_STRESS=1 (about 40 s)",
-    ),
     pytest.mark.django_db(transaction=True),
 ]
 

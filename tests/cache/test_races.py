@@ -20,7 +20,7 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.test import override_settings
 
-from pagedoctor.cache import get_or_compute, stats, tags, transactions, values, versions
+from pagedoctor.cache import get_or_compute, stats, tags, tracking, transactions, values, versions
 from tests.cache import harness
 from tests.cache.harness import Pause, Worker, gadget_size, wait
 from tests.services import require_service
@@ -36,6 +36,7 @@ def shared_cache(request: pytest.FixtureRequest) -> Iterator[str]:
         require_service("redis")
     with override_settings(CACHES={"default": harness.cache_config(request.param)}):
         caches["default"].clear()
+        tracking.reset()  # a new cache, not a lost one
         # As in a process that has served requests: pagedoctor knows it caches.
         get_or_compute("races:warm-up", lambda: None)
         harness.computed.clear()
@@ -409,7 +410,9 @@ def test_a_write_that_finishes_keeps_the_pending_mark_of_one_committing(
     """The first write takes its pending mark on the table back while the second marks it."""
     a, b = harness.make_gadgets(2, size=1)
     assert harness.total_size() == 2  # and the inserts are invalidated: nothing is pending
-    count_key = versions.pending_key(tags.table(Gadget._meta.db_table))
+    count_key = versions.pending_key(
+        tags.table(Gadget._meta.db_table), versions.generation(caches["default"])
+    )
     taken_back, go_on = threading.Event(), threading.Event()
     counts_left: list[int] = []
 

@@ -274,6 +274,7 @@ def reset() -> None:
     """Forget cached model metadata and pending bumps (tests)."""
     global _used
     versions._alive_seen = False
+    versions._generation = None
     pk_columns.cache_clear()
     db_cascades.cache_clear()
     transactions.lost.clear()

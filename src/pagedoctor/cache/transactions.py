@@ -53,7 +53,7 @@ class State:
     written: set[str] = field(default_factory=set)
     manual: set[str] = field(default_factory=set)
     autocommitted: set[str] = field(default_factory=set)
-    autocommitted_marked: set[str] = field(default_factory=set)
+    autocommitted_marked: dict[str, int] = field(default_factory=dict)
     began: bool = False
     snapshot: int | None = None
     last: Invalidation | None = None
@@ -157,8 +157,8 @@ def written_tables() -> set[str]:
     return tables
 
 
-def invalidate_now(tags: set[str], *, marked: set[str] | None = None) -> None:
-    """Bump ``tags`` now, and take back the pending marks of ``marked`` (those a write made).
+def invalidate_now(tags: set[str], *, marked: dict[str, int] | None = None) -> None:
+    """Bump ``tags`` now; take back ``marked``, the pending marks a write made (tag: generation).
 
     If the cache is down the bumps wait in ``lost`` and the marks expire on their own.
     """
@@ -171,7 +171,7 @@ def invalidate_now(tags: set[str], *, marked: set[str] | None = None) -> None:
         return
     try:
         if marked:
-            versions.finish_on(alias, tags, unmark=marked)
+            versions.finish_on(alias, tags, marks=marked)
         else:
             versions.bump_on(alias, tags)
     except backend.Unavailable:
@@ -219,7 +219,7 @@ class Invalidation:
 
     def __init__(self, tags: set[str]) -> None:
         self.tags = tags
-        self.marked: set[str] = set()
+        self.marked: dict[str, int] = {}
 
     def __call__(self) -> None:
         invalidate_now(self.tags, marked=self.marked)
@@ -242,20 +242,19 @@ def before_write(connection: BaseDatabaseWrapper, tags: set[str], tables: set[st
         current.written |= tables
         current.manual |= tags
     else:
-        current.autocommitted_marked |= _mark(tags)
+        current.autocommitted_marked.update(_mark(tags))
 
 
-def _mark(tags: set[str]) -> set[str]:
-    """Mark ``tags`` pending; return those marked (none if the cache failed)."""
+def _mark(tags: set[str]) -> dict[str, int]:
+    """Mark ``tags`` pending; return those marked, with their generation (none on failure)."""
     if not tags:
-        return set()
+        return {}
     alias = backend.alias()
     try:
-        versions.mark_on(alias, tags)
+        return versions.mark_on(alias, tags)
     except backend.Unavailable:
         lost.add(alias, tags)  # bumped as soon as the cache answers, before any read
-        return set()
-    return set(tags)
+        return {}
 
 
 def after_write(connection: BaseDatabaseWrapper, tags: set[str]) -> None:
@@ -269,7 +268,7 @@ def flush(connection: BaseDatabaseWrapper) -> None:
     found: State | None = getattr(connection, _STATE, None)
     if found is not None and found.autocommitted:
         tags, found.autocommitted = found.autocommitted, set()
-        marked, found.autocommitted_marked = found.autocommitted_marked, set()
+        marked, found.autocommitted_marked = found.autocommitted_marked, {}
         invalidate_now(tags, marked=marked)
 
 
@@ -279,7 +278,7 @@ def flush_all(**kwargs: object) -> None:
         flush(connection)
 
 
-def _committing(connection: BaseDatabaseWrapper) -> tuple[set[str], set[str], bool]:
+def _committing(connection: BaseDatabaseWrapper) -> tuple[set[str], dict[str, int], bool]:
     """Mark pending what the transaction about to commit changed.
 
     Return the tags, those marked, and whether an ``on_commit`` entry will finish them (the
@@ -295,7 +294,7 @@ def _committing(connection: BaseDatabaseWrapper) -> tuple[set[str], set[str], bo
         tags |= hook.tags
     marked = _mark(tags)
     for hook in entries:
-        hook.tags, hook.marked = set(), set()
+        hook.tags, hook.marked = set(), {}
     if entries:
         entries[0].tags, entries[0].marked = tags, marked
     return tags, marked, bool(entries)

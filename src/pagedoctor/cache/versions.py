@@ -59,9 +59,12 @@ def clock(cache: BaseCache) -> int | None:
     return int(value) if value is not None else None
 
 
-# Whether this process has seen ALIVE, a key only this check writes: once it has, ALIVE gone
-# means the cache lost everything (a restart, a flush), not that it is new.
+# Whether this process has seen ALIVE, a key only these functions write: once it has, ALIVE
+# gone means the cache lost everything (a restart, a flush), not that it is new. Its value is
+# the cache's generation, part of every pending count's key: a write that marked before a loss
+# takes its mark back from a key that no longer exists, never from a later writer's.
 _alive_seen = False
+_generation: int | None = None
 
 
 def _lost_everything(cache: BaseCache) -> bool:
@@ -71,19 +74,32 @@ def _lost_everything(cache: BaseCache) -> bool:
     tag reads as pending: nothing is served or stored until those writes have had time to end.
     """
     global _alive_seen
-    cache.add(ALIVE, 1, timeout=None)
+    cache.add(ALIVE, fresh(), timeout=None)
     lost, _alive_seen = _alive_seen, True
     if lost:
         cache.set(LOST, 1, timeout=LOST_SECONDS)
     return lost
 
 
+def generation(cache: BaseCache) -> int:
+    """Return the cache's generation (ALIVE's value), starting one if it has none."""
+    global _generation, _alive_seen
+    value = cache.get(ALIVE)
+    if value is None:
+        _lost_everything(cache)
+        value = cache.get(ALIVE)
+    else:
+        _alive_seen = True
+    _generation = int(value) if value is not None else 0
+    return _generation
+
+
 PENDING = -1  # what a tag's version reads as while a write to it is committing
 
 
-def pending_key(tag: str) -> str:
-    """Return the cache key counting the writes to ``tag`` that are committing."""
-    return "pagedoctor:p:" + key(tag)[len(_PREFIX) :]
+def pending_key(tag: str, generation: int) -> str:
+    """Return the cache key counting the writes to ``tag`` committing in ``generation``."""
+    return f"pagedoctor:p:{generation}:" + key(tag)[len(_PREFIX) :]
 
 
 def current(cache: BaseCache, tags: Iterable[str]) -> dict[str, int]:
@@ -107,27 +123,42 @@ def current(cache: BaseCache, tags: Iterable[str]) -> dict[str, int]:
 def read(cache: BaseCache, tags: Iterable[str]) -> dict[str, int | None]:
     """Return the version of each of ``tags``: None where it has none, ``PENDING`` if pending.
 
-    One ``get_many`` reads both the versions and the counts of writes committing.
+    One ``get_many`` reads the versions, the generation and the counts of writes committing
+    in the generation this process last saw; only when that has changed is there a second.
     """
-    keys = {tag: (key(tag), pending_key(tag)) for tag in tags}
-    if not keys:
-        return {}
     global _alive_seen
-    found = cache.get_many([LOST, ALIVE, *(k for pair in keys.values() for k in pair)])
-    if found.get(ALIVE) is not None:
-        _alive_seen = True
-    elif _lost_everything(cache):
-        return dict.fromkeys(keys, PENDING)
+    chosen = list(dict.fromkeys(tags))
+    if not chosen:
+        return {}
+    known = _generation
+    counts = [pending_key(tag, known) for tag in chosen] if known is not None else []
+    found = cache.get_many([LOST, ALIVE, *(key(tag) for tag in chosen), *counts])
+    alive = found.get(ALIVE)
+    if alive is None:
+        if _lost_everything(cache):
+            generation(cache)
+            return dict.fromkeys(chosen, PENDING)
+        alive = generation(cache)
+    _alive_seen = True
     if found.get(LOST):
-        return dict.fromkeys(keys, PENDING)
+        return dict.fromkeys(chosen, PENDING)
+    if int(alive) != known:
+        _remember(int(alive))
+        fresh_counts = [pending_key(tag, int(alive)) for tag in chosen]
+        found.update(cache.get_many(fresh_counts))
     versions: dict[str, int | None] = {}
-    for tag, (version_key, count_key) in keys.items():
-        if int(found.get(count_key) or 0) > 0:
+    for tag in chosen:
+        if int(found.get(pending_key(tag, int(alive))) or 0) > 0:
             versions[tag] = PENDING
         else:
-            version = found.get(version_key)
+            version = found.get(key(tag))
             versions[tag] = int(version) if version is not None else None
     return versions
+
+
+def _remember(value: int) -> None:
+    global _generation
+    _generation = value
 
 
 def bump(cache: BaseCache, tags: Iterable[str]) -> None:
@@ -142,43 +173,51 @@ def is_pending(version: int | None) -> bool:
     return version == PENDING
 
 
-def mark(cache: BaseCache, tags: Iterable[str]) -> None:
-    """Count one more write committing to each of ``tags``; until it ends, none is served.
+def mark(cache: BaseCache, tags: Iterable[str]) -> int:
+    """Count one more write committing to each of ``tags``; return the generation counted in.
 
     A count, not a flag: two writers may commit to one tag at once, and the first to finish
-    must not clear the second's mark.
+    must not clear the second's mark. Each mark renews the count's expiry, so a busy tag's
+    count never expires under a writer that is still committing.
     """
+    current_generation = generation(cache)
     for tag in set(tags):
-        count_key = pending_key(tag)
+        count_key = pending_key(tag, current_generation)
         cache.add(count_key, 0, timeout=PENDING_SECONDS)
         try:
             cache.incr(count_key)
         except ValueError:  # expired between the two calls
             cache.add(count_key, 1, timeout=PENDING_SECONDS)
+        cache.touch(count_key, PENDING_SECONDS)
+    return current_generation
 
 
-def take_back(cache: BaseCache, tags: Iterable[str]) -> None:
-    """Count one write fewer committing to each of ``tags``."""
-    for tag in set(tags):
+def take_back(cache: BaseCache, marks: dict[str, int]) -> None:
+    """Count one write fewer committing to each tag, in the generation it was counted in."""
+    for tag, counted_in in marks.items():
         # Left at 0 rather than deleted: deleting would erase a mark another writer may have
-        # added in between. The key expires on its own.
-        with contextlib.suppress(ValueError):  # expired: nothing left to undo
-            cache.decr(pending_key(tag))
+        # added in between. Gone (a lost cache, an expiry): nothing left to undo.
+        with contextlib.suppress(ValueError):
+            cache.decr(pending_key(tag, counted_in))
 
 
-def mark_on(alias: str, tags: Iterable[str]) -> None:
-    """Mark ``tags`` pending in the cache ``alias``; raise ``backend.Unavailable`` on failure."""
+def mark_on(alias: str, tags: Iterable[str]) -> dict[str, int]:
+    """Mark ``tags`` pending in the cache ``alias``; return each tag's generation.
+
+    Raise ``backend.Unavailable`` on failure.
+    """
     chosen = list(tags)
-    backend.call(alias, lambda cache: mark(cache, chosen))
+    counted_in = backend.call(alias, lambda cache: mark(cache, chosen))
+    return dict.fromkeys(chosen, counted_in)
 
 
-def finish_on(alias: str, tags: Iterable[str], *, unmark: Iterable[str]) -> None:
-    """Bump ``tags``, then take back the marks of ``unmark``; raise ``backend.Unavailable``."""
-    chosen, marked = list(tags), list(unmark)
+def finish_on(alias: str, tags: Iterable[str], *, marks: dict[str, int]) -> None:
+    """Bump ``tags``, then take back ``marks``; raise ``backend.Unavailable``."""
+    chosen = list(tags)
 
     def finish(cache: BaseCache) -> None:
         bump(cache, chosen)  # first: the mark must cover the moment the new version lands
-        take_back(cache, marked)
+        take_back(cache, marks)
 
     backend.call(alias, finish)
 
