@@ -160,43 +160,23 @@ assert '%d.%d' % sys.version_info[:2] == '$version'" >/dev/null 2>&1; then
     PD_VENV_DIR=$dir
 }
 
-# The cache tests run against a real memcached, which the tests start on loopback; install the
-# server when it is missing. A failure only warns: those tests then skip (or fail under CI=true).
-pd_ensure_memcached() {
-    command -v memcached >/dev/null 2>&1 && return 0
+# Servers and tools the tests use, from Debian's packages: memcached (the cache tests start it
+# on loopback), wrk (`pagedoctor capacity`) and chromium (the HTML report's browser tests).
+# What is missing is installed with one apt-get run; a failure only warns: the tests that need
+# it then skip (or fail under CI=true).
+pd_ensure_test_tools() {
+    local -a missing=()
+    local tool
+    for tool in memcached wrk chromium; do
+        command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+    done
+    ((${#missing[@]})) || return 0
     if [[ $(id -u) -ne 0 ]] || ! command -v apt-get >/dev/null 2>&1; then
-        pd_log "warning: memcached is not installed; its cache tests will skip (install: apt-get install memcached)"
+        pd_log "warning: ${missing[*]} not installed; the tests that need them will skip (install: apt-get install ${missing[*]})"
         return 0
     fi
-    pd_log "Installing memcached for the cache tests ..."
-    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq memcached; } >&2 \
-        || pd_log "warning: could not install memcached; its cache tests will skip (or fail under CI=true)"
-}
-
-# `pagedoctor capacity` and its tests drive load with wrk (Debian's package); install it when it
-# is missing. A failure only warns: the capacity tests then skip (or fail under CI=true).
-pd_ensure_wrk() {
-    command -v wrk >/dev/null 2>&1 && return 0
-    if [[ $(id -u) -ne 0 ]] || ! command -v apt-get >/dev/null 2>&1; then
-        pd_log "warning: wrk is not installed; the capacity tests will skip (install: apt-get install wrk)"
-        return 0
-    fi
-    pd_log "Installing wrk for the capacity tests ..."
-    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; } >&2 \
-        || pd_log "warning: could not install wrk; the capacity tests will skip (or fail under CI=true)"
-    return 0
-}
-
-# The HTML report's browser tests open it in headless Chromium (Debian's package); install it
-# when it is missing. A failure only warns: those tests then skip (or fail under CI=true).
-pd_ensure_chromium() {
-    command -v chromium >/dev/null 2>&1 && return 0
-    if [[ $(id -u) -ne 0 ]] || ! command -v apt-get >/dev/null 2>&1; then
-        pd_log "warning: chromium is not installed; the HTML report's browser tests will skip (install: apt-get install chromium)"
-        return 0
-    fi
-    pd_log "Installing chromium for the HTML report's browser tests ..."
-    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } >&2 \
-        || pd_log "warning: could not install chromium; the browser tests will skip (or fail under CI=true)"
+    pd_log "Installing ${missing[*]} for the tests ..."
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"; } >&2 \
+        || pd_log "warning: could not install ${missing[*]}; the tests that need them will skip (or fail under CI=true)"
     return 0
 }

@@ -2,7 +2,7 @@
 
 Chromium parses the page, runs its script under the page's Content-Security-Policy and dumps
 the DOM it ended with (``--dump-dom``), or paints it (``--screenshot``); the tests read those.
-It comes from Debian's ``chromium`` package, which scripts/test installs (``pd_ensure_chromium``
+It comes from Debian's ``chromium`` package, which scripts/test installs (``pd_ensure_test_tools``
 in scripts/_bootstrap.sh). Without it these tests skip, and under ``CI=true`` they fail.
 """
 
@@ -36,7 +36,7 @@ pytestmark = pytest.mark.skipif(
 # (/pizzas/), a verified duplicate and an index (/products/product-1/), a fixed twin, and one
 # very slow page; the whole shop takes twice as long to audit.
 DEMO_PAGES = ("/", "/pizzas/", "/fixed/pizzas/", "/products/product-1/", "/report/")
-INSTALL_HINT = "apt-get install -y chromium (scripts/test does it through pd_ensure_chromium)"
+INSTALL_HINT = "apt-get install -y chromium (scripts/test does it through pd_ensure_test_tools)"
 # Each payload tries to end the element it lands in and run a script that renames the page.
 HOSTILE = (
     "</script><script>document.title='pwned'</script>"
