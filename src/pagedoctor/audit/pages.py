@@ -9,7 +9,7 @@ logout, delete or POST-only pages) and keeps to ``per_route`` pages of each rout
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -23,7 +23,7 @@ from pagedoctor.audit.routes import Route, resolved, site_routes
 from pagedoctor.audit.safety import refusal, route_refusal
 from pagedoctor.capture.recording import suspended
 from pagedoctor.conf import conf
-from pagedoctor.exceptions import AuditError
+from pagedoctor.exceptions import AuditError, PagedoctorError
 
 # Where a page came from, as the summary line says it.
 GIVEN = "given"
@@ -169,17 +169,25 @@ def normalize(url: str) -> str:
     return url
 
 
-def read_url_file(path: str) -> list[str]:
-    """Return the URLs in ``path``: one per line, blank lines and ``#`` comments skipped."""
+def read_url_file(
+    path: str,
+    *,
+    parse: Callable[[str], str] = normalize,
+    error: type[PagedoctorError] = AuditError,
+) -> list[str]:
+    """Return the URLs in ``path``: one per line, blank lines and ``#`` comments skipped.
+
+    Each line goes through ``parse``; an unreadable file raises ``error``.
+    """
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
-        raise AuditError(
+        raise error(
             f"cannot read the URL file {path!r} ({exc.strerror or exc}); "
             "pass a text file with one path per line"
         ) from exc
     lines = (line.split("#", 1)[0].strip() for line in text.splitlines())
-    return [normalize(line) for line in lines if line]
+    return [parse(line) for line in lines if line]
 
 
 def routes_without_parameters(

@@ -7,7 +7,6 @@ Load is only ever sent to the server ``pagedoctor capacity`` starts itself on 12
 from __future__ import annotations
 
 import ipaddress
-from pathlib import Path
 from urllib.parse import urlsplit
 
 from pagedoctor.capacity.errors import CapacityError, LoopbackError
@@ -54,15 +53,9 @@ def page_path(url: str) -> str:
 
 def read_pages_file(path: str) -> list[str]:
     """Return the pages in ``path``: one per line, blank lines and ``#`` comments skipped."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise CapacityError(
-            f"cannot read the URL file {path!r} ({exc.strerror or exc}); "
-            "pass a text file with one path per line"
-        ) from exc
-    lines = (line.split("#", 1)[0].strip() for line in text.splitlines())
-    return [page_path(line) for line in lines if line]
+    from pagedoctor.audit.pages import read_url_file  # the audit's reader, with our rules
+
+    return read_url_file(path, parse=page_path, error=CapacityError)
 
 
 def choose_pages(
